@@ -1,0 +1,33 @@
+"""Features of the paper's section 2.3 and its abstract.
+
+* :mod:`mer_core.features.spectral`: pre-emphasis, STFT, Mel filterbank, log-Mel and MFCC
+  (eqs. 2-5);
+* :mod:`mer_core.features.lowlevel`: the named vector of low-level descriptors per clip;
+* :mod:`mer_core.features.screening`: the feature screening, a scikit-learn transformer.
+"""
+
+from mer_core.features.spectral import (
+    delta,
+    dct_matrix,
+    hz_to_mel,
+    log_mel,
+    mel_filterbank,
+    mel_to_hz,
+    mfcc,
+    power_to_db,
+    preemphasis,
+    stft_power,
+)
+
+__all__ = [
+    "delta",
+    "dct_matrix",
+    "hz_to_mel",
+    "log_mel",
+    "mel_filterbank",
+    "mel_to_hz",
+    "mfcc",
+    "power_to_db",
+    "preemphasis",
+    "stft_power",
+]
