@@ -93,7 +93,7 @@ def preemphasis(y, *, coef: float = 0.97) -> np.ndarray:
     array([ 1. ,  0.5,  0.5, -0.5])
     """
     y = _check_signal(y)
-    if not np.isscalar(coef) or not 0.0 <= float(coef) < 1.0:
+    if not isinstance(coef, (int, float, np.number)) or not 0.0 <= float(coef) < 1.0:
         raise ParameterError(f"coef must be a number in [0, 1), got {coef!r}")
     out = np.empty_like(y)
     out[..., 0] = y[..., 0]
