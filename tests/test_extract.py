@@ -1,0 +1,146 @@
+"""Dataset-scale extraction: parallel, cached by content and parameters, robust to bad files."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from mer_core import MerError
+from mer_core.audio import load_audio
+from mer_core.extract import FeatureConfig, clip_features, extract_features
+
+SR = 22050
+CFG = FeatureConfig(duration=3.0)
+
+
+def _song(seconds, seed, sr=SR):
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * sr)) / sr
+    f0 = 110 * 2 ** (rng.integers(0, 12) / 12)
+    y = sum(0.15 / k * np.sin(2 * np.pi * f0 * k * t) for k in (1, 2, 3, 4, 5, 6))
+    return (y + 0.01 * rng.standard_normal(t.size)).astype(np.float32)
+
+
+@pytest.fixture
+def corpus(tmp_path):
+    files = []
+    for i, seconds in enumerate([3.5, 2.0, 3.0, 1.0]):
+        path = tmp_path / "audio" / f"clip{i}.wav"
+        path.parent.mkdir(exist_ok=True)
+        sf.write(str(path), _song(seconds, i), SR)
+        files.append(path)
+    return files
+
+
+def _run(files, cache, **kw):
+    return extract_features(
+        files, config=kw.pop("config", CFG), cache_dir=cache, progress=False, **kw
+    )
+
+
+def test_features_shapes_and_match_single_clip(corpus, tmp_path):
+    fs = _run(corpus, tmp_path / "cache")
+    n_frames = 1 + int(3.0 * SR) // CFG.hop_length
+    assert len(fs) == 4 and not fs.failures
+    assert fs.log_mel.shape == (4, CFG.n_mels, n_frames) and fs.log_mel.dtype == np.float16
+    assert fs.mfcc.shape == (4, CFG.n_mfcc, n_frames)
+    assert fs.lowlevel.shape == (4, len(fs.lowlevel_names))
+    assert fs.chords.shape == (4, len(fs.chord_names))
+    assert np.all(np.isfinite(fs.lowlevel)) and np.all(np.isfinite(fs.chords))
+    assert list(fs.n_valid) == [3 * SR, 2 * SR, 3 * SR, 1 * SR]
+    y = load_audio(corpus[1], duration=3.0)
+    direct = clip_features(y, config=CFG, n_valid=2 * SR)
+    np.testing.assert_array_equal(fs.mfcc[1], direct["spectral"]["mfcc"])
+    np.testing.assert_array_equal(fs.lowlevel[1], direct["lowlevel"]["vector"])
+    np.testing.assert_array_equal(fs.chords[1], direct["chords"]["vector"])
+
+
+def test_second_run_reads_cache_and_parallel_agrees(corpus, tmp_path):
+    cache = tmp_path / "cache"
+    first = _run(corpus, cache)
+    assert first.n_computed == 4 * 3
+    second = _run(corpus, cache, n_jobs=2)
+    assert second.n_computed == 0
+    for name in ("log_mel", "mfcc", "lowlevel", "chords"):
+        np.testing.assert_array_equal(getattr(first, name), getattr(second, name))
+    fresh = _run(corpus, tmp_path / "cache2", n_jobs=2)
+    np.testing.assert_array_equal(first.lowlevel, fresh.lowlevel)
+    assert not [p for p in cache.rglob("*") if ".tmp" in p.name]  # atomic writes left no debris
+
+
+def test_damaged_or_foreign_cache_entries_are_recomputed(corpus, tmp_path):
+    cache = tmp_path / "cache"
+    ref = _run(corpus[:2], cache)
+    entries = sorted((cache / "lowlevel").rglob("*.npz"))
+    assert len(entries) == 2
+    entries[0].write_bytes(entries[0].read_bytes()[:100])  # truncated
+    shutil.copy(entries[1], entries[1].with_name("x.npz"))
+    chords_entries = sorted((cache / "chords").rglob("*.npz"))
+    shutil.copy(chords_entries[1], chords_entries[0])  # right name, wrong content
+    again = _run(corpus[:2], cache)
+    assert again.n_computed == 2
+    np.testing.assert_array_equal(again.lowlevel, ref.lowlevel)
+    np.testing.assert_array_equal(again.chords, ref.chords)
+
+
+def test_parameter_change_recomputes_only_dependent_groups(corpus, tmp_path):
+    cache = tmp_path / "cache"
+    _run(corpus, cache)
+    changed = _run(corpus, cache, config=FeatureConfig(duration=3.0, n_mfcc=13))
+    assert changed.n_computed == 4 * 2  # spectral and lowlevel, not chords
+    assert changed.mfcc.shape[1] == 13
+    no_pre = _run(corpus, cache, config=FeatureConfig(duration=3.0, preemphasis=0.0))
+    assert no_pre.n_computed == 4 * 2
+
+
+def test_cache_is_keyed_by_content_not_name(corpus, tmp_path):
+    cache = tmp_path / "cache"
+    _run(corpus[:1], cache)
+    moved = tmp_path / "elsewhere" / "renamed.wav"
+    moved.parent.mkdir()
+    shutil.copy(corpus[0], moved)
+    assert _run([moved], cache).n_computed == 0
+    sf.write(str(moved), _song(3.5, 99), SR)  # same name, new content
+    assert _run([moved], cache).n_computed == 3
+
+
+def test_bad_files_are_reported_and_the_rest_finish(corpus, tmp_path):
+    bad = tmp_path / "audio" / "broken.mp3"
+    bad.write_text("this is not an mp3")
+    empty = tmp_path / "audio" / "empty.wav"
+    empty.write_bytes(b"")
+    files = [corpus[0], bad, corpus[1], empty, tmp_path / "missing.wav"]
+    fs = _run(files, tmp_path / "cache")
+    assert fs.paths == [str(corpus[0]), str(corpus[1])] and list(fs.index) == [0, 2]
+    assert [f["path"] for f in fs.failures] == [str(bad), str(empty), str(files[4])]
+    assert "broken.mp3: not a readable audio file" in fs.failures[0]["error"]
+    assert "empty.wav: file is empty" in fs.failures[1]["error"]
+    with pytest.raises(MerError, match=r"broken\.mp3"):
+        _run(files, tmp_path / "cache", strict=True)
+
+
+def test_silent_and_short_clips_have_finite_features(tmp_path):
+    silent = tmp_path / "silent.wav"
+    sf.write(str(silent), np.zeros(SR, np.float32), SR)
+    tiny = tmp_path / "tiny.wav"
+    sf.write(str(tiny), _song(0.05, 3), SR)  # shorter than one FFT frame
+    fs = _run([silent, tiny], tmp_path / "cache", config=FeatureConfig(duration=None))
+    assert not fs.failures
+    assert np.all(np.isfinite(fs.lowlevel)) and np.all(np.isfinite(fs.chords))
+
+
+def test_fingerprint_tracks_data_and_config(corpus, tmp_path):
+    a = _run(corpus, tmp_path / "c")
+    b = _run(corpus[::-1], tmp_path / "c")
+    c = _run(corpus, tmp_path / "c", config=FeatureConfig(duration=3.0, n_mels=64))
+    assert a.fingerprint() == b.fingerprint() != c.fingerprint()
+
+
+def test_bad_parameters():
+    with pytest.raises(MerError, match="n_mfcc=200"):
+        FeatureConfig(n_mfcc=200)
+    with pytest.raises(MerError, match="'tempo'"):
+        extract_features([], groups=("tempo",))
