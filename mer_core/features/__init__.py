@@ -7,8 +7,8 @@
 """
 
 from mer_core.features.spectral import (
-    delta,
     dct_matrix,
+    delta,
     hz_to_mel,
     log_mel,
     mel_filterbank,

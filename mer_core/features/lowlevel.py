@@ -1,0 +1,498 @@
+"""Low-level descriptors of a clip, as one named vector (the paper's "screened low-level features").
+
+The paper combines MFCCs with "low-level features" that it screens before
+classification (:mod:`mer_core.features.screening`) but does not list. This
+module computes the usual set of frame-wise timbre, energy and rhythm
+descriptors from **one** shared STFT and summarises each over time, so the
+whole vector of a 40 s clip costs a few milliseconds once the spectrogram
+exists.
+
+The signal is the **pre-emphasised** one: the paper pre-emphasises (eqs. 2-3,
+:func:`~mer_core.features.spectral.preemphasis`) before every feature, so pass
+the same ``y`` (and optionally the same :func:`~mer_core.features.spectral.stft_power`
+spectrogram ``S``) that feeds the MFCC and log-Mel front end. Frames are those
+of :func:`~mer_core.features.spectral.stft_power`: ``n_fft`` samples every
+``hop_length``, centred, zero padded, periodic Hann window.
+
+Frame-wise descriptors (``|X|`` is the magnitude spectrum, ``f`` the bin
+frequencies; definitions follow ``librosa.feature`` so values are comparable):
+
+* ``spectral_centroid``: ``sum(f |X|) / sum(|X|)`` in Hz;
+* ``spectral_bandwidth``: ``sqrt(sum(|X| (f - centroid)^2) / sum(|X|))`` in Hz;
+* ``spectral_rolloff``: the lowest bin frequency below which 85 %
+  (``roll_percent``) of ``sum(|X|)`` lies, in Hz;
+* ``spectral_flatness``: geometric over arithmetic mean of the power spectrum
+  ``max(|X|^2, 1e-10)``, in ``[0, 1]``;
+* ``spectral_flux``: Euclidean distance between successive unit-norm magnitude
+  spectra, in ``[0, sqrt(2)]`` (level independent; a silent frame counts as the
+  zero vector);
+* ``spectral_contrast_KK`` and ``spectral_valley_KK``: octave-band contrast of
+  Jiang et al. (2002) as in ``librosa.feature.spectral_contrast``
+  (``n_bands`` octaves from ``contrast_fmin`` Hz plus the band above, peak and
+  valley = means of the top and bottom 2 % of the band's magnitudes, in
+  librosa's dB of magnitude, ``10 log10 |X|``, floored 80 dB below the clip's
+  maximum); ``KK = 00`` is the band below ``contrast_fmin``;
+* ``zero_crossing_rate``: sign changes per sample in the time-domain frame
+  (samples with ``|y| <= 1e-10`` count as positive; crossings are counted
+  inside the signal only, as librosa's edge padding does);
+* ``rms``: root mean square of the (rectangular, zero padded) time-domain
+  frame, as ``librosa.feature.rms(y=...)``;
+* ``onset_strength``: spectral flux of the log-Mel spectrogram, the mean over
+  the ``n_mels`` bands of ``max(0, L[t] - L[t-1])`` in dB (librosa's
+  ``onset_strength`` without its alignment shift);
+* ``mfcc_NN`` and ``delta_mfcc_NN``: MFCCs of the same spectrogram
+  (identical to ``mfcc(S=S, sr=sr, n_mfcc=n_mfcc, n_mels=n_mels)``) and their
+  9-frame Savitzky-Golay derivative (:func:`~mer_core.features.spectral.delta`).
+
+Each frame-wise descriptor contributes its mean and (population) standard
+deviation over frames, ``<name>_mean`` and ``<name>_std`` (valleys only their
+mean). Clip-level descriptors complete the vector:
+
+* ``low_energy_ratio``: fraction of frames whose RMS is below the clip's mean
+  RMS (Tzanetakis and Cook 2002);
+* ``tempo_bpm``: the tempo whose lag maximises the autocorrelation of the
+  mean-removed onset-strength envelope, weighted by a log-normal prior
+  centred at ``start_bpm`` with ``std_bpm`` octaves (as librosa's ``tempo``),
+  searched between ``min_bpm`` and ``max_bpm`` among local maxima and refined
+  to a fractional lag by parabolic interpolation;
+* ``pulse_clarity``: the normalised autocorrelation (``1`` at lag 0) at that
+  lag, clipped to ``[0, 1]``: near 1 for a strict pulse, near 0 for none.
+
+**Zero-filled clips.** The paper cuts every clip to a fixed length and
+zero-fills shorter ones. Give the number of real samples as ``n_valid`` and
+only the first ``1 + n_valid // hop_length`` frames are summarised: exactly
+the frames the unpadded clip would have, and (because
+:func:`~mer_core.features.spectral.stft_power` pads with zeros) equal to
+them, so a zero-filled clip gets the vector of its unpadded self.
+
+**Silence.** The vector is always finite. A digitally silent clip (or
+``n_valid=0``) gives 0 for every centroid, bandwidth, roll-off, flux,
+contrast, zero-crossing, RMS, onset, low-energy, tempo and pulse-clarity entry
+and every std; spectral flatness 1 (the floored spectrum is flat); valleys
+``-100`` (``10 log10 1e-10``); ``mfcc_00_mean = -100 * sqrt(n_mels)`` (the
+-100 dB floor) and all other MFCC and delta entries 0. ``tempo_bpm`` and
+``pulse_clarity`` are 0 whenever no autocorrelation peak lies in the search
+range (silence, a constant envelope, a clip shorter than two beats).
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import scipy.fft
+import scipy.sparse
+
+from mer_core.errors import ParameterError
+from mer_core.features.spectral import (
+    AMIN,
+    TOP_DB,
+    _check_positive_int,
+    _check_signal,
+    dct_matrix,
+    delta,
+    mel_filterbank,
+    power_to_db,
+    stft_power,
+)
+
+__all__ = ["lowlevel_features", "lowlevel_names"]
+
+ZCR_THRESHOLD = 1e-10
+CONTRAST_QUANTILE = 0.02
+
+# descriptors summarised by mean and std, in output order (contrast and the
+# MFCC families are expanded per band / coefficient where they appear)
+_SPECTRAL = ("spectral_centroid", "spectral_bandwidth", "spectral_rolloff", "spectral_flatness")
+
+
+def lowlevel_names(*, n_mfcc: int = 20, n_bands: int = 6) -> list[str]:
+    """Names of the entries of :func:`lowlevel_features`, in order.
+
+    The order is stable: spectral shape (centroid, bandwidth, roll-off,
+    flatness, flux), octave contrast and valleys, zero-crossing rate, RMS,
+    low-energy ratio, onset strength, tempo and pulse clarity, MFCCs, delta
+    MFCCs. Indices are zero-padded to two digits (``mfcc_03_std``).
+
+    Parameters
+    ----------
+    n_mfcc : int
+        Number of MFCCs, as passed to :func:`lowlevel_features`.
+    n_bands : int
+        Number of contrast octaves; there are ``n_bands + 1`` contrast bands.
+
+    Returns
+    -------
+    list of str
+        ``5 * 2 + 3 * (n_bands + 1) + 9 + 4 * n_mfcc`` names (120 by default).
+
+    Examples
+    --------
+    >>> names = lowlevel_names()
+    >>> len(names)
+    120
+    >>> names[:3]
+    ['spectral_centroid_mean', 'spectral_centroid_std', 'spectral_bandwidth_mean']
+    >>> names.index("tempo_bpm"), names[-1]
+    (38, 'delta_mfcc_19_std')
+    """
+    n_mfcc = _check_positive_int(n_mfcc, "n_mfcc")
+    n_bands = _check_positive_int(n_bands, "n_bands")
+
+    def pair(name):
+        return [f"{name}_mean", f"{name}_std"]
+
+    width = max(2, len(str(max(n_mfcc, n_bands + 1) - 1)))
+    names: list[str] = []
+    for name in (*_SPECTRAL, "spectral_flux"):
+        names += pair(name)
+    for k in range(n_bands + 1):
+        names += pair(f"spectral_contrast_{k:0{width}d}")
+    names += [f"spectral_valley_{k:0{width}d}_mean" for k in range(n_bands + 1)]
+    names += pair("zero_crossing_rate") + pair("rms") + ["low_energy_ratio"]
+    names += pair("onset_strength") + ["tempo_bpm", "pulse_clarity"]
+    for prefix in ("mfcc", "delta_mfcc"):
+        for k in range(n_mfcc):
+            names += pair(f"{prefix}_{k:0{width}d}")
+    return names
+
+
+def _check_number(value, name: str, *, low: float = 0.0, high: float = np.inf) -> float:
+    """A real number strictly between ``low`` and ``high``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ParameterError(f"{name} must be a number, got {value!r}")
+    if not low < float(value) < high:
+        raise ParameterError(f"{name} must lie in ({low}, {high}), got {value!r}")
+    return float(value)
+
+
+def _n_frames(n_samples: int, n_fft: int, hop_length: int) -> int:
+    # frames of a centred STFT (both ends padded with n_fft // 2 zeros)
+    return 1 + (n_samples + 2 * (n_fft // 2) - n_fft) // hop_length
+
+
+@functools.lru_cache(maxsize=16)
+def _sparse_mel(sr: float, n_fft: int, n_mels: int, dtype: str) -> scipy.sparse.csr_array:
+    # the filterbank is ~99 % zeros: a sparse product is ~8x faster than log_mel's dense one
+    return scipy.sparse.csr_array(mel_filterbank(sr=sr, n_fft=n_fft, n_mels=n_mels).astype(dtype))
+
+
+@functools.lru_cache(maxsize=16)
+def _contrast_bands(sr: float, n_fft: int, n_bands: int, fmin: float) -> tuple:
+    """Row ranges ``(lo, hi, n_quantile)`` of librosa's octave bands."""
+    freq = np.fft.rfftfreq(n_fft, 1.0 / sr)
+    octa = np.zeros(n_bands + 2)
+    octa[1:] = fmin * 2.0 ** np.arange(n_bands + 1)
+    if np.any(octa[:-1] >= 0.5 * sr):
+        raise ParameterError(
+            f"contrast band edge {octa[-2]:g} Hz (contrast_fmin={fmin!r}, n_bands={n_bands}) "
+            f"reaches the Nyquist frequency {sr / 2:g} Hz"
+        )
+    bands = []
+    for k, (f_low, f_high) in enumerate(zip(octa[:-1], octa[1:], strict=True)):
+        idx = np.flatnonzero((freq >= f_low) & (freq <= f_high))
+        if idx.size == 0:
+            raise ParameterError(
+                f"n_fft={n_fft} is too small for contrast band {k} ({f_low:g}-{f_high:g} Hz)"
+            )
+        first = int(idx[0]) - 1 if k > 0 else 0  # each band also takes the bin below it
+        last = len(freq) - 1 if k == n_bands else int(idx[-1])
+        count = last - first + 1
+        hi = last + 1 if k == n_bands else last  # ... and all but the top one drop their last
+        n_q = max(1, int(np.rint(CONTRAST_QUANTILE * count)))
+        bands.append((first, hi, n_q))
+    return tuple(bands)
+
+
+def _range_sums(x: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """``[x[a:b].sum() for a, b in zip(lo, hi)]`` (float64) in one pass over ``x``."""
+    n = x.shape[0]
+    if n == 0:
+        return np.zeros(lo.shape)
+    cuts = np.unique(np.concatenate(([0], lo, hi)))
+    cuts = cuts[cuts < n]
+    cum = np.concatenate(([0.0], np.cumsum(np.add.reduceat(x, cuts, dtype=np.float64))))
+    edges = np.append(cuts, n)
+    return cum[np.searchsorted(edges, hi)] - cum[np.searchsorted(edges, lo)]
+
+
+def _time_domain(y: np.ndarray, n_frames: int, n_fft: int, hop_length: int):
+    """Frame-wise RMS and zero-crossing rate of ``y``, framed like the STFT."""
+    n = y.shape[0]
+    start = np.arange(n_frames) * hop_length - n_fft // 2
+    stop = start + n_fft
+    lo, hi = np.clip(start, 0, n), np.clip(stop, 0, n)
+    energy = _range_sums(y * y, lo, hi)
+    rms = np.sqrt(np.maximum(energy, 0.0) / n_fft)
+    # crossing j lies between samples j and j + 1; a frame owns the pairs inside it
+    negative = y < -ZCR_THRESHOLD
+    crossing = negative[1:] != negative[:-1]
+    c_hi = np.clip(stop - 1, 0, n - 1)
+    c_lo = np.minimum(lo, c_hi)
+    zcr = _range_sums(crossing.view(np.uint8), c_lo, c_hi) / n_fft
+    return rms, zcr
+
+
+def _spectral_shape(S: np.ndarray, M: np.ndarray, freq: np.ndarray, roll_percent: float):
+    """Centroid, bandwidth, roll-off and flatness of every frame."""
+    n_bins, n_frames = M.shape
+    moments = np.dot(np.stack([np.ones_like(freq), freq, freq * freq]).astype(M.dtype), M)
+    m0, m1, m2 = moments.astype(np.float64)
+    safe = np.where(m0 > 0, m0, 1.0)
+    centroid = np.where(m0 > 0, m1 / safe, 0.0)
+    bandwidth = np.sqrt(np.maximum(np.where(m0 > 0, m2 / safe, 0.0) - centroid**2, 0.0))
+
+    # roll-off: first bin whose cumulative magnitude reaches roll_percent of the
+    # total; located block-wise (32 bins) to avoid a full cumulative sum
+    block = 32
+    n_main = (n_bins // block) * block
+    sums = M[:n_main].reshape(-1, block, n_frames).sum(axis=1)
+    if n_main < n_bins:
+        sums = np.vstack([sums, M[n_main:].sum(axis=0, keepdims=True)])
+    cum = np.cumsum(sums, axis=0)
+    threshold = roll_percent * cum[-1]
+    j = np.minimum(np.sum(cum < threshold, axis=0), cum.shape[0] - 1)
+    before = np.where(j > 0, cum[np.maximum(j - 1, 0), np.arange(n_frames)], 0.0)
+    rows = j * block + np.arange(block)[:, None]
+    inside = M[np.minimum(rows, n_bins - 1), np.arange(n_frames)]
+    inside[rows >= n_bins] = 0.0
+    within = before + np.cumsum(inside, axis=0)
+    idx = np.minimum(j * block + np.sum(within < threshold, axis=0), n_bins - 1)
+    rolloff = freq[idx]
+
+    floored = np.maximum(S, S.dtype.type(AMIN))
+    flatness = np.exp(np.mean(np.log(floored), axis=0, dtype=np.float64)) / np.mean(
+        floored, axis=0, dtype=np.float64
+    )
+    return centroid, bandwidth, rolloff, flatness
+
+
+def _flux(M: np.ndarray, m0_power: np.ndarray) -> np.ndarray:
+    """Distance between successive unit-norm magnitude spectra (length n_frames - 1)."""
+    norm = np.sqrt(m0_power)
+    scale = np.divide(1.0, norm, out=np.zeros_like(norm), where=norm > 0)
+    U = M * scale.astype(M.dtype)
+    d = U[:, 1:] - U[:, :-1]
+    return np.sqrt(np.einsum("ft,ft->t", d, d, dtype=np.float64))
+
+
+def _contrast(M: np.ndarray, bands: tuple):
+    peak = np.empty((len(bands), M.shape[1]), dtype=M.dtype)
+    valley = np.empty_like(peak)
+    for k, (lo, hi, n_q) in enumerate(bands):
+        sub = M[lo:hi]
+        if n_q == 1:
+            valley[k], peak[k] = sub.min(axis=0), sub.max(axis=0)
+        else:
+            ordered = np.sort(sub, axis=0)
+            valley[k] = ordered[:n_q].mean(axis=0)
+            peak[k] = ordered[-n_q:].mean(axis=0)
+    valley_db = power_to_db(valley)
+    return power_to_db(peak) - valley_db, valley_db
+
+
+def _tempo(onset, frame_rate, *, start_bpm, std_bpm, min_bpm, max_bpm):
+    """Tempo (BPM) and pulse clarity from the onset envelope's autocorrelation."""
+    n = onset.shape[0]
+    max_lag = min(int(np.ceil(60.0 * frame_rate / min_bpm)), n - 2)
+    min_lag = max(1, int(np.floor(60.0 * frame_rate / max_bpm)))
+    if max_lag < min_lag:
+        return 0.0, 0.0
+    x = onset - onset.mean()
+    size = scipy.fft.next_fast_len(2 * n, real=True)
+    spec = scipy.fft.rfft(x, size)
+    ac = scipy.fft.irfft(spec.real**2 + spec.imag**2, size)[: max_lag + 2]
+    if ac[0] <= 0:
+        return 0.0, 0.0
+    ac = ac / ac[0]
+    lags = np.arange(min_lag, max_lag + 1)
+    a = ac[lags]
+    peaks = (a > ac[lags - 1]) & (a >= ac[lags + 1]) & (a > 0)
+    if not np.any(peaks):
+        return 0.0, 0.0
+    bpm = 60.0 * frame_rate / lags
+    prior = np.exp(-0.5 * ((np.log2(bpm) - np.log2(start_bpm)) / std_bpm) ** 2)
+    lag = int(lags[np.argmax(np.where(peaks, a * prior, -np.inf))])
+    left, mid, right = ac[lag - 1], ac[lag], ac[lag + 1]
+    curvature = left - 2.0 * mid + right
+    shift = 0.0 if curvature >= 0 else float(np.clip(0.5 * (left - right) / curvature, -0.5, 0.5))
+    clarity = float(np.clip(mid - 0.25 * (left - right) * shift, 0.0, 1.0))
+    tempo = float(np.clip(60.0 * frame_rate / (lag + shift), min_bpm, max_bpm))
+    return tempo, clarity
+
+
+def lowlevel_features(
+    y,
+    *,
+    sr: float,
+    S=None,
+    n_fft: int = 2048,
+    hop_length: int = 512,
+    n_mfcc: int = 20,
+    n_mels: int = 128,
+    n_valid: int | None = None,
+    roll_percent: float = 0.85,
+    n_bands: int = 6,
+    contrast_fmin: float = 200.0,
+    start_bpm: float = 120.0,
+    std_bpm: float = 1.0,
+    min_bpm: float = 30.0,
+    max_bpm: float = 300.0,
+) -> np.ndarray:
+    """The clip's vector of low-level descriptors, named by :func:`lowlevel_names`.
+
+    All descriptors share one STFT (see the module docstring for their
+    definitions, the treatment of zero-filled clips and the values given to
+    silence).
+
+    Parameters
+    ----------
+    y : np.ndarray, shape (n_samples,)
+        Mono signal, floating point, **pre-emphasised** as the paper does
+        before feature extraction (:func:`~mer_core.features.spectral.preemphasis`).
+    sr : float
+        Sampling rate of ``y``.
+    S : np.ndarray, shape (1 + n_fft // 2, n_frames), optional
+        ``stft_power(y, n_fft=n_fft, hop_length=hop_length)``, when the caller
+        already has it (its shape is checked, its values are trusted).
+    n_fft, hop_length : int
+        Frame length and hop in samples (the STFT's and the time-domain frames').
+    n_mfcc, n_mels : int
+        MFCC order and number of Mel filters (also used by the onset strength).
+    n_valid : int, optional
+        Number of real samples at the start of ``y``; the rest is zero fill
+        that the statistics ignore. ``None`` means all of ``y``; 0 gives the
+        silence vector.
+    roll_percent : float
+        Energy fraction of the roll-off frequency, in ``(0, 1)``.
+    n_bands, contrast_fmin : int, float
+        Octave bands of the spectral contrast, starting at ``contrast_fmin`` Hz.
+    start_bpm, std_bpm : float
+        Centre (BPM) and width (octaves) of the tempo prior.
+    min_bpm, max_bpm : float
+        Tempo search range.
+
+    Returns
+    -------
+    np.ndarray, shape (len(lowlevel_names(n_mfcc=n_mfcc, n_bands=n_bands)),)
+        float32, finite.
+
+    Raises
+    ------
+    ParameterError
+        On a bad signal, spectrogram or parameter.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> sr = 22050
+    >>> t = np.arange(2 * sr) / sr
+    >>> y = (0.5 * np.sin(2 * np.pi * 1000 * t)).astype(np.float32)
+    >>> v = lowlevel_features(y, sr=sr)
+    >>> v.shape, v.dtype
+    ((120,), dtype('float32'))
+    >>> feats = dict(zip(lowlevel_names(), v.tolist()))
+    >>> round(feats["spectral_centroid_mean"], -1), round(feats["rms_mean"], 2)
+    (1000.0, 0.35)
+    >>> silent = lowlevel_features(np.zeros(sr, dtype=np.float32), sr=sr)
+    >>> bool(np.isfinite(silent).all()), float(silent[lowlevel_names().index("tempo_bpm")])
+    (True, 0.0)
+    """
+    y = _check_signal(y)
+    if y.ndim != 1:
+        raise ParameterError(f"y must be a mono signal (1-D), got shape {y.shape}")
+    sr = _check_number(sr, "sr")
+    n_fft = _check_positive_int(n_fft, "n_fft")
+    hop_length = _check_positive_int(hop_length, "hop_length")
+    n_mfcc = _check_positive_int(n_mfcc, "n_mfcc")
+    n_mels = _check_positive_int(n_mels, "n_mels")
+    n_bands = _check_positive_int(n_bands, "n_bands")
+    roll_percent = _check_number(roll_percent, "roll_percent", high=1.0)
+    contrast_fmin = _check_number(contrast_fmin, "contrast_fmin")
+    start_bpm = _check_number(start_bpm, "start_bpm")
+    std_bpm = _check_number(std_bpm, "std_bpm")
+    min_bpm = _check_number(min_bpm, "min_bpm")
+    max_bpm = _check_number(max_bpm, "max_bpm", low=min_bpm)
+    D = dct_matrix(n_mfcc, n_mels)
+    bands = _contrast_bands(sr, n_fft, n_bands, contrast_fmin)
+    if y.dtype not in (np.float32, np.float64):
+        y = y.astype(np.float32)
+
+    n_samples = y.shape[0]
+    if n_valid is None:
+        n_valid = n_samples
+    elif (
+        isinstance(n_valid, bool)
+        or not isinstance(n_valid, (int, np.integer))
+        or not 0 <= n_valid <= n_samples
+    ):
+        raise ParameterError(f"n_valid must be an integer in [0, {n_samples}], got {n_valid!r}")
+    n_valid = int(n_valid)
+
+    if S is not None:
+        S = np.asarray(S)
+        expected = (1 + n_fft // 2, _n_frames(n_samples, n_fft, hop_length))
+        if S.shape != expected:
+            raise ParameterError(
+                f"S must be stft_power(y, n_fft={n_fft}, hop_length={hop_length}) of shape "
+                f"{expected}, got shape {S.shape}"
+            )
+        if not np.issubdtype(S.dtype, np.floating):
+            raise ParameterError(f"S must be floating point, got dtype {S.dtype}")
+        if S.dtype not in (np.float32, np.float64):
+            S = S.astype(np.float32)
+
+    if n_valid == 0:  # no real audio: the vector of one silent frame
+        y = np.zeros(1, dtype=y.dtype)
+        S = None
+    else:
+        y = y[:n_valid]
+    n_frames = _n_frames(y.shape[0], n_fft, hop_length)
+    S = stft_power(y, n_fft=n_fft, hop_length=hop_length) if S is None else S[:, :n_frames]
+
+    # spectral shape
+    M = np.sqrt(S)
+    freq = np.fft.rfftfreq(n_fft, 1.0 / sr)
+    centroid, bandwidth, rolloff, flatness = _spectral_shape(S, M, freq, roll_percent)
+    flux = _flux(M, S.sum(axis=0, dtype=np.float64))
+    contrast, valley = _contrast(M, bands)
+
+    # time domain
+    rms, zcr = _time_domain(y, n_frames, n_fft, hop_length)
+    low_energy = float(np.mean(rms < rms.mean()))
+
+    # log-Mel: onset strength, tempo, MFCC
+    L = power_to_db(_sparse_mel(sr, n_fft, n_mels, S.dtype.str) @ S, top_db=TOP_DB)
+    onset = np.maximum(L[:, 1:] - L[:, :-1], 0.0).mean(axis=0, dtype=np.float64)
+    tempo, clarity = _tempo(
+        onset,
+        sr / hop_length,
+        start_bpm=start_bpm,
+        std_bpm=std_bpm,
+        min_bpm=min_bpm,
+        max_bpm=max_bpm,
+    )
+    C = np.matmul(D.astype(L.dtype, copy=False), L)
+    dC = delta(C)
+
+    def stats(X):
+        X = np.atleast_2d(np.asarray(X, dtype=np.float64))
+        if X.shape[-1] == 0:
+            return np.zeros(2 * X.shape[0])
+        return np.stack([X.mean(axis=-1), X.std(axis=-1)], axis=-1).ravel()
+
+    out = np.concatenate(
+        [
+            stats(np.stack([centroid, bandwidth, rolloff, flatness])),
+            stats(flux),
+            stats(contrast),
+            valley.mean(axis=-1, dtype=np.float64),
+            stats(np.stack([zcr, rms])),
+            [low_energy],
+            stats(onset),
+            [tempo, clarity],
+            stats(C),
+            stats(dC),
+        ]
+    )
+    return out.astype(np.float32)
