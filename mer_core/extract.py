@@ -6,12 +6,12 @@ One call turns a list of audio files into every feature the paper uses:
   stored as float16) and its MFCC sequence (the LSTM's input);
 * ``lowlevel``: the named low-level descriptor vector (MFCC statistics
   included) that the screening step selects from;
-* ``chords``: the chord vector (computed on the clip *without* pre-emphasis,
-  which would only weaken the bass notes chord roots rest on).
+* ``chords``: the chord vector. It shares the pre-emphasised STFT, with the
+  pre-emphasis response divided back out of the power spectrum before chroma
+  (pre-emphasis would otherwise weaken the bass notes chord roots rest on).
 
-Each clip is decoded once, and one STFT per signal is shared by all features of
-that signal. Work runs in parallel over clips (joblib, ``n_jobs``) with a tqdm
-progress bar.
+Each clip is decoded once, and one STFT is shared by all features. Work runs
+in parallel over clips (joblib, ``n_jobs``) with a tqdm progress bar.
 
 **Cache.** Every (clip, feature group) result is stored as
 ``<cache_dir>/<group>/<key[:2]>/<key>.npz``, where ``key`` hashes the file's
@@ -53,7 +53,7 @@ __all__ = [
 GROUPS = ("spectral", "lowlevel", "chords")
 
 # Bump a group's version when its code changes what it computes.
-GROUP_VERSIONS = {"spectral": 1, "lowlevel": 1, "chords": 1}
+GROUP_VERSIONS = {"spectral": 1, "lowlevel": 1, "chords": 2}
 
 
 @dataclass(frozen=True)
@@ -108,7 +108,7 @@ class FeatureConfig:
         elif group == "lowlevel":
             keys = ("sr", "duration", "preemphasis", "n_fft", "hop_length", "n_mels", "n_mfcc")
         elif group == "chords":
-            keys = ("sr", "duration", "hop_length")
+            keys = ("sr", "duration", "preemphasis", "n_fft", "hop_length")
         else:
             raise ParameterError(f"unknown feature group {group!r}; expected one of {GROUPS}")
         return {"group": group, "version": GROUP_VERSIONS[group], **{k: p[k] for k in keys}}
@@ -159,6 +159,7 @@ def clip_features(y, *, config: FeatureConfig = FeatureConfig(), n_valid=None, g
     cfg = config
     n_valid = y.shape[-1] if n_valid is None else int(n_valid)
     out = {}
+    S = None
     if "spectral" in groups or "lowlevel" in groups:
         yp = spectral.preemphasis(y, coef=cfg.preemphasis) if cfg.preemphasis > 0 else y
         S = spectral.stft_power(yp, n_fft=cfg.n_fft, hop_length=cfg.hop_length)
@@ -179,15 +180,26 @@ def clip_features(y, *, config: FeatureConfig = FeatureConfig(), n_valid=None, g
                 n_fft=cfg.n_fft,
                 hop_length=cfg.hop_length,
                 n_mfcc=cfg.n_mfcc,
+                n_mels=cfg.n_mels,
                 n_valid=n_valid,
             )
             out["lowlevel"] = {"vector": np.asarray(vec, dtype=np.float32)}
     if "chords" in groups:
         from mer_core import chords
 
-        # statistics over the real audio only (at least one frame's worth)
-        y_real = y[..., : max(n_valid, cfg.n_fft)]
-        vec = chords.chord_vector(y_real, sr=cfg.sr, hop_length=cfg.hop_length)
+        # Chords share the pre-emphasised STFT: chroma() divides the pre-emphasis
+        # response back out of the power spectrum (its ``preemphasis`` option),
+        # which saves a second STFT. Statistics cover the real audio only.
+        if S is None:
+            yp = spectral.preemphasis(y, coef=cfg.preemphasis) if cfg.preemphasis > 0 else y
+            S = spectral.stft_power(yp, n_fft=cfg.n_fft, hop_length=cfg.hop_length)
+        n_real = spectral.frames_for(max(n_valid, 1), hop_length=cfg.hop_length)
+        vec = chords.chord_vector(
+            S=S[..., : min(n_real, S.shape[-1])],
+            sr=cfg.sr,
+            hop_length=cfg.hop_length,
+            preemphasis=cfg.preemphasis,
+        )
         out["chords"] = {"vector": np.asarray(vec, dtype=np.float32)}
     return out
 

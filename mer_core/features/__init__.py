@@ -6,6 +6,7 @@
 * :mod:`mer_core.features.screening`: the feature screening, a scikit-learn transformer.
 """
 
+from mer_core.features.lowlevel import lowlevel_features, lowlevel_names
 from mer_core.features.spectral import (
     dct_matrix,
     delta,
@@ -19,7 +20,20 @@ from mer_core.features.spectral import (
     stft_power,
 )
 
+
+def __getattr__(name):
+    # FeatureScreener pulls in scikit-learn (about 1 s): load it on first use.
+    if name == "FeatureScreener":
+        from mer_core.features.screening import FeatureScreener
+
+        return FeatureScreener
+    raise AttributeError(f"module 'mer_core.features' has no attribute {name!r}")
+
+
 __all__ = [
+    "FeatureScreener",
+    "lowlevel_features",
+    "lowlevel_names",
     "delta",
     "dct_matrix",
     "hz_to_mel",
