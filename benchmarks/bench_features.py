@@ -152,10 +152,10 @@ def stage_breakdown(files: list[str]) -> dict:
 
 def _child_main(args) -> None:
     files = json.loads(Path(args.files).read_text())
-    if args.variant == "stages":
+    if args.child == "stages":
         out = {"stages": stage_breakdown(files)}
     else:
-        out = run_variant(args.variant, files, args.n_jobs, args.cache)
+        out = run_variant(args.child, files, args.n_jobs, args.cache)
     print("RESULT " + json.dumps(out))
 
 

@@ -17,7 +17,12 @@ from mer_core import __version__
 from mer_core.errors import MerError
 
 # Modules that contribute sub-commands, in the order they appear in --help.
-COMMAND_MODULES = ("mer_core.audio_cli", "mer_core.extract_cli")
+COMMAND_MODULES = (
+    "mer_core.audio_cli",
+    "mer_core.extract_cli",
+    "mer_core.datasets.cli",
+    "mer_core.synth.cli",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
