@@ -159,40 +159,44 @@ def clip_features(y, *, config: FeatureConfig = FeatureConfig(), n_valid=None, g
     cfg = config
     n_valid = y.shape[-1] if n_valid is None else int(n_valid)
     out = {}
-    S = None
-    if "spectral" in groups or "lowlevel" in groups:
-        yp = spectral.preemphasis(y, coef=cfg.preemphasis) if cfg.preemphasis > 0 else y
-        S = spectral.stft_power(yp, n_fft=cfg.n_fft, hop_length=cfg.hop_length)
-        if "spectral" in groups:
-            L = spectral.log_mel(S=S, sr=cfg.sr, n_mels=cfg.n_mels)
-            D = spectral.dct_matrix(cfg.n_mfcc, cfg.n_mels).astype(L.dtype)
-            out["spectral"] = {
-                "log_mel": L.astype(np.float16),
-                "mfcc": np.matmul(D, L).astype(np.float32),
-            }
-        if "lowlevel" in groups:
-            from mer_core.features.lowlevel import lowlevel_features
+    # Samples past n_valid are zeros (the paper's zero-fill), so every STFT frame
+    # that starts after the real audio is exactly zero: transform only the real
+    # part plus one frame, and append those zero frames to the Mel power.
+    n_stft = min(y.shape[-1], n_valid + cfg.n_fft)
+    n_frames = spectral.frames_for(y.shape[-1], hop_length=cfg.hop_length)
+    yp = y[..., :n_stft]
+    if cfg.preemphasis > 0:
+        yp = spectral.preemphasis(yp, coef=cfg.preemphasis)
+    S = spectral.stft_power(yp, n_fft=cfg.n_fft, hop_length=cfg.hop_length)
+    if "spectral" in groups:
+        mel = spectral.mel_power(S, sr=cfg.sr, n_mels=cfg.n_mels)
+        mel = np.pad(mel, [(0, 0)] * (mel.ndim - 1) + [(0, n_frames - mel.shape[-1])])
+        L = spectral.power_to_db(mel)
+        D = spectral.dct_matrix(cfg.n_mfcc, cfg.n_mels).astype(L.dtype)
+        out["spectral"] = {
+            "log_mel": L.astype(np.float16),
+            "mfcc": np.einsum("km,...mt->...kt", D, L).astype(np.float32),
+        }
+    if "lowlevel" in groups:
+        from mer_core.features.lowlevel import lowlevel_features
 
-            vec = lowlevel_features(
-                yp,
-                sr=cfg.sr,
-                S=S,
-                n_fft=cfg.n_fft,
-                hop_length=cfg.hop_length,
-                n_mfcc=cfg.n_mfcc,
-                n_mels=cfg.n_mels,
-                n_valid=n_valid,
-            )
-            out["lowlevel"] = {"vector": np.asarray(vec, dtype=np.float32)}
+        vec = lowlevel_features(
+            yp,
+            sr=cfg.sr,
+            S=S,
+            n_fft=cfg.n_fft,
+            hop_length=cfg.hop_length,
+            n_mfcc=cfg.n_mfcc,
+            n_mels=cfg.n_mels,
+            n_valid=min(n_valid, n_stft),
+        )
+        out["lowlevel"] = {"vector": np.asarray(vec, dtype=np.float32)}
     if "chords" in groups:
         from mer_core import chords
 
         # Chords share the pre-emphasised STFT: chroma() divides the pre-emphasis
         # response back out of the power spectrum (its ``preemphasis`` option),
         # which saves a second STFT. Statistics cover the real audio only.
-        if S is None:
-            yp = spectral.preemphasis(y, coef=cfg.preemphasis) if cfg.preemphasis > 0 else y
-            S = spectral.stft_power(yp, n_fft=cfg.n_fft, hop_length=cfg.hop_length)
         n_real = spectral.frames_for(max(n_valid, 1), hop_length=cfg.hop_length)
         vec = chords.chord_vector(
             S=S[..., : min(n_real, S.shape[-1])],
@@ -263,13 +267,17 @@ def _process_file(path: str, config: FeatureConfig, groups, cache_dir, use_cache
             else:
                 result[g] = entry
         if missing:
+            from threadpoolctl import threadpool_limits
+
             y = load_audio(p, sr=config.sr, duration=config.duration, pad=False)
             n_valid = y.shape[-1]
             if config.duration is not None:
                 y = fix_length(y, size=int(round(config.duration * config.sr)))
             if y.shape[-1] < config.n_fft:
                 y = fix_length(y, size=config.n_fft)
-            computed = clip_features(y, config=config, n_valid=n_valid, groups=missing)
+            # parallelism is across clips: keep BLAS to one thread per clip
+            with threadpool_limits(limits=1):
+                computed = clip_features(y, config=config, n_valid=n_valid, groups=missing)
             for g in missing:
                 arrays = dict(computed[g])
                 arrays["n_valid"] = np.array(n_valid)

@@ -144,3 +144,17 @@ def test_bad_parameters():
         FeatureConfig(n_mfcc=200)
     with pytest.raises(MerError, match="'tempo'"):
         extract_features([], groups=("tempo",))
+
+
+def test_partial_stft_equals_the_paper_chain_on_the_zero_filled_clip(corpus):
+    """Skipping the all-zero frames of the zero-fill changes nothing."""
+    from mer_core.features import log_mel, mfcc, preemphasis, stft_power
+
+    y = load_audio(corpus[3], duration=3.0)  # 1 s of audio, 2 s of zero-fill
+    out = clip_features(y, config=CFG, n_valid=SR)
+    S = stft_power(preemphasis(y, coef=CFG.preemphasis))
+    ref_l = log_mel(S=S, sr=SR, n_mels=CFG.n_mels)
+    np.testing.assert_array_equal(out["spectral"]["log_mel"], ref_l.astype(np.float16))
+    np.testing.assert_allclose(
+        out["spectral"]["mfcc"], mfcc(S=S, sr=SR, n_mfcc=CFG.n_mfcc), atol=1e-3
+    )
