@@ -1,0 +1,176 @@
+"""Tables and records of a cross-validation run (what the book reads).
+
+:func:`summary_table` gives, per model, every metric's mean, standard deviation
+and 95 % interval over folds plus the training time; :func:`paired_tests`
+compares a reference model (CNN-SVM) with each other model on the same folds;
+:func:`write_results` stores tidy CSVs and one JSON record with the config,
+seed, package versions and data fingerprint, all written atomically.
+"""
+
+from __future__ import annotations
+
+import platform
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from mer_core.evaluation.metrics import METRICS
+from mer_core.evaluation.protocol import CVResult
+from mer_core.evaluation.stats import corrected_paired_ttest, mcnemar_test, mean_ci
+from mer_core.io import atomic_path, atomic_write_json
+
+__all__ = [
+    "confusion_matrix",
+    "environment",
+    "paired_tests",
+    "per_class_table",
+    "summary_table",
+    "tidy_folds",
+    "write_results",
+]
+
+
+def tidy_folds(cv: CVResult) -> pd.DataFrame:
+    """One row per (model, fold, metric): the long format of every fold score."""
+    rows = []
+    for r in cv.folds:
+        for metric in (*METRICS, "training_seconds", "predict_seconds"):
+            rows.append(
+                {
+                    "model": r["model"],
+                    "fold": r["fold"],
+                    "metric": metric,
+                    "value": float(r[metric]),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def summary_table(cv: CVResult) -> pd.DataFrame:
+    """Mean, std and 95 % t-interval over folds of each metric, one row per model."""
+    rows = []
+    for model in cv.models():
+        row = {"model": model}
+        for metric in (*METRICS, "training_seconds"):
+            s = mean_ci(cv.fold_scores(model, metric))
+            row[metric] = s["mean"]
+            row[f"{metric}_std"] = s["std"]
+            row[f"{metric}_ci_low"] = s["ci_low"]
+            row[f"{metric}_ci_high"] = s["ci_high"]
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("model")
+
+
+def paired_tests(cv: CVResult, *, reference: str = "cnn_svm") -> pd.DataFrame:
+    """The reference model against each other model, on the same folds.
+
+    Columns: mean F1 and accuracy differences (reference minus other), the
+    corrected resampled t-test p-values for both, and McNemar's exact test on
+    the pooled out-of-fold predictions.
+    """
+    if reference not in cv.models():
+        return pd.DataFrame()
+    frac = 1.0 / (cv.n_splits - 1)
+    ref_pred = cv.oof_predictions(reference)
+    rows = []
+    for model in cv.models():
+        if model == reference:
+            continue
+        row = {"reference": reference, "model": model}
+        for metric in ("f1", "accuracy"):
+            t = corrected_paired_ttest(
+                cv.fold_scores(reference, metric),
+                cv.fold_scores(model, metric),
+                test_fraction=frac,
+            )
+            row[f"{metric}_diff"] = t["mean_diff"]
+            row[f"{metric}_t"] = t["t"]
+            row[f"{metric}_p"] = t["p"]
+        m = mcnemar_test(cv.y, ref_pred, cv.oof_predictions(model))
+        row.update(mcnemar_ref_only=m["a_only"], mcnemar_other_only=m["b_only"], mcnemar_p=m["p"])
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def per_class_table(cv: CVResult) -> pd.DataFrame:
+    """Per-class precision, recall and F1: mean over folds, one row per (model, class)."""
+    rows = []
+    for model in cv.models():
+        recs = [r for r in cv.folds if r["model"] == model]
+        for label in cv.labels:
+            row = {"model": model, "class": label}
+            for m in ("precision", "recall", "f1"):
+                row[m] = float(np.mean([r["per_class"][str(label)][m] for r in recs]))
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def confusion_matrix(cv: CVResult, model: str) -> pd.DataFrame:
+    """Confusion matrix of ``model`` summed over folds (rows true, columns predicted)."""
+    total = sum(np.asarray(r["confusion"]) for r in cv.folds if r["model"] == model)
+    labels = [str(v) for v in cv.labels]
+    return pd.DataFrame(
+        total, index=pd.Index(labels, name="true"), columns=pd.Index(labels, name="predicted")
+    )
+
+
+def environment() -> dict:
+    """Python, platform and the versions of the packages that shape the numbers."""
+    import importlib.metadata as md
+
+    names = [
+        "mer-core",
+        "numpy",
+        "scipy",
+        "scikit-learn",
+        "torch",
+        "librosa",
+        "soundfile",
+        "soxr",
+        "pandas",
+    ]
+    versions = {}
+    for n in names:
+        try:
+            versions[n] = md.version(n)
+        except md.PackageNotFoundError:
+            versions[n] = None
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "versions": versions,
+    }
+
+
+def _write_csv(df: pd.DataFrame, path: Path, **kw) -> None:
+    with atomic_path(path, suffix=".csv") as tmp:
+        df.to_csv(tmp, **kw)
+
+
+def write_results(cv: CVResult, out_dir, *, record: dict, reference: str = "cnn_svm") -> dict:
+    """Write ``folds.csv``, ``summary.csv``, ``per_class.csv``, ``paired_tests.csv``
+    and ``results.json`` (the record: config, seed, versions, data fingerprint,
+    summary, tests and confusion matrices) into ``out_dir``; returns the JSON record."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    summary = summary_table(cv)
+    tests = paired_tests(cv, reference=reference)
+    per_class = per_class_table(cv)
+    _write_csv(tidy_folds(cv), out / "folds.csv", index=False)
+    _write_csv(summary, out / "summary.csv")
+    _write_csv(per_class, out / "per_class.csv", index=False)
+    _write_csv(tests, out / "paired_tests.csv", index=False)
+    full = {
+        **record,
+        "environment": environment(),
+        "labels": [str(v) for v in cv.labels],
+        "n_splits": cv.n_splits,
+        "n_clips": int(len(cv.y)),
+        "summary": summary.reset_index().to_dict(orient="records"),
+        "paired_tests": tests.to_dict(orient="records"),
+        "confusion": {m: confusion_matrix(cv, m).values.tolist() for m in cv.models()},
+        "resumed_folds": int(sum(r["resumed"] for r in cv.folds)),
+    }
+    atomic_write_json(out / "results.json", full)
+    return full

@@ -1,0 +1,126 @@
+"""The evaluation protocol: metrics, statistics, grouped folds, resume, records."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
+
+from mer_core import MerError
+from mer_core.evaluation import classification_metrics, corrected_paired_ttest, mean_ci
+from mer_core.evaluation.protocol import make_folds, run_cv
+from mer_core.evaluation.report import paired_tests, summary_table, write_results
+
+
+def test_metrics_equal_sklearn_macro():
+    rng = np.random.default_rng(0)
+    labels = ["Q1", "Q2", "Q3", "Q4"]
+    y = rng.choice(labels, 200)
+    p = np.where(rng.random(200) < 0.6, y, rng.choice(labels, 200))
+    m = classification_metrics(y, p, labels=labels)
+    prec, rec, f1, sup = precision_recall_fscore_support(y, p, labels=labels, average=None)
+    assert m["accuracy"] == pytest.approx(accuracy_score(y, p))
+    assert m["precision"] == pytest.approx(prec.mean())
+    assert m["recall"] == pytest.approx(rec.mean())
+    assert m["f1"] == pytest.approx(f1.mean())
+    assert m["confusion"] == confusion_matrix(y, p, labels=labels).tolist()
+    assert m["per_class"]["Q3"]["support"] == int(sup[2])
+
+
+def test_metrics_never_predicted_class_and_bad_labels():
+    m = classification_metrics(["a", "b", "c"], ["a", "a", "a"], labels=["a", "b", "c"])
+    assert m["per_class"]["b"]["precision"] == 0.0 and m["recall"] == pytest.approx(1 / 3)
+    with pytest.raises(MerError, match="'z'"):
+        classification_metrics(["a"], ["z"], labels=["a", "b"])
+
+
+def test_interval_and_corrected_test():
+    r = mean_ci([0.5, 0.5, 0.5])
+    assert r["ci_low"] == r["ci_high"] == 0.5
+    wide = mean_ci([0.4, 0.6, 0.5, 0.7, 0.3])
+    assert wide["ci_low"] < 0.5 < wide["ci_high"]
+    same = corrected_paired_ttest([0.5, 0.6, 0.7], [0.5, 0.6, 0.7], test_fraction=0.25)
+    assert same["p"] == 1.0
+    # the correction makes the test more conservative than a plain paired t-test
+    from scipy.stats import ttest_rel
+
+    a, b = [0.80, 0.74, 0.78, 0.71, 0.77], [0.72, 0.73, 0.70, 0.70, 0.74]
+    assert corrected_paired_ttest(a, b, test_fraction=0.25)["p"] > ttest_rel(a, b).pvalue
+
+
+def _toy(n=120, seed=0):
+    rng = np.random.default_rng(seed)
+    y = np.repeat(["a", "b", "c", "d"], n // 4)
+    X = rng.normal(size=(n, 5)) + (np.searchsorted(["a", "b", "c", "d"], y)[:, None] * 0.8)
+    artists = np.array([f"artist{i // 3}" for i in range(n)])  # 3 songs per artist
+    return X, y, artists
+
+
+def test_folds_are_stratified_grouped_and_seeded():
+    _, y, artists = _toy()
+    folds = make_folds(y, groups=artists, n_splits=5, seed=1)
+    assert sorted(np.concatenate([te for _, te in folds]).tolist()) == list(range(len(y)))
+    for tr, te in folds:
+        assert not set(artists[tr]) & set(artists[te])
+        counts = np.unique(y[te], return_counts=True)[1]
+        assert counts.max() - counts.min() <= 3
+    again = make_folds(y, groups=artists, n_splits=5, seed=1)
+    other = make_folds(y, groups=artists, n_splits=5, seed=2)
+    assert all(np.array_equal(a[1], b[1]) for a, b in zip(folds, again, strict=True))
+    assert not all(np.array_equal(a[1], b[1]) for a, b in zip(folds, other, strict=True))
+    with pytest.raises(MerError, match="fewer than n_splits=5"):
+        make_folds(["a"] * 10 + ["b"] * 3, n_splits=5)
+
+
+def test_run_cv_records_resumes_and_is_deterministic(tmp_path):
+    X, y, artists = _toy()
+    models = {
+        "cnn_svm": LogisticRegression(C=1.0, max_iter=500),
+        "weak": LogisticRegression(C=1e-4, max_iter=500),
+    }
+    cv = run_cv(
+        models, X, y, groups=artists, run_dir=tmp_path / "run", progress=False, data_key="toy"
+    )
+    assert len(cv.folds) == 10 and not any(r["resumed"] for r in cv.folds)
+    assert (tmp_path / "run" / "folds" / "weak" / "fold4.json").exists()
+    table = summary_table(cv)
+    assert table.loc["cnn_svm", "accuracy"] > 0.6
+    assert table.loc["cnn_svm", "f1_ci_low"] <= table.loc["cnn_svm", "f1"]
+    tests = paired_tests(cv)
+    assert list(tests["model"]) == ["weak"] and 0 <= tests.loc[0, "mcnemar_p"] <= 1
+    # a second run resumes every fold and gives the same numbers
+    again = run_cv(
+        models, X, y, groups=artists, run_dir=tmp_path / "run", progress=False, data_key="toy"
+    )
+    assert all(r["resumed"] for r in again.folds)
+    assert summary_table(again)["f1"].equals(table["f1"])
+    # a stopped run: remove one fold's file, only that fold is recomputed
+    (tmp_path / "run" / "folds" / "weak" / "fold2.json").unlink()
+    partial = run_cv(
+        models, X, y, groups=artists, run_dir=tmp_path / "run", progress=False, data_key="toy"
+    )
+    assert sum(not r["resumed"] for r in partial.folds) == 1
+    # different data: nothing is reused
+    changed = run_cv(
+        models, X, y, groups=artists, run_dir=tmp_path / "run", progress=False, data_key="other"
+    )
+    assert not any(r["resumed"] for r in changed.folds)
+    fresh = run_cv(models, X, y, groups=artists, progress=False)
+    assert summary_table(fresh)["f1"].equals(table["f1"])
+
+
+def test_write_results(tmp_path):
+    X, y, artists = _toy()
+    cv = run_cv(
+        {"cnn_svm": LogisticRegression(max_iter=500)}, X, y, groups=artists, progress=False
+    )
+    rec = write_results(cv, tmp_path / "out", record={"seed": 0, "data_fingerprint": "abc"})
+    for name in ("folds.csv", "summary.csv", "per_class.csv", "paired_tests.csv", "results.json"):
+        assert (tmp_path / "out" / name).exists()
+    stored = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert stored["data_fingerprint"] == "abc" and stored == json.loads(json.dumps(rec))
+    assert stored["environment"]["versions"]["scikit-learn"]
+    assert np.sum(stored["confusion"]["cnn_svm"]) == len(y)
