@@ -13,15 +13,19 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Installed without dependencies: tinysoundfont declares pyaudio, which does not
+# build without PortAudio headers and is not needed to render MIDI to arrays.
+NODEPS_PINS := tinysoundfont==0.3.7
 PYTEST_ARGS ?=
 
 .PHONY: setup test lint bench clean
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml Makefile
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps $(NODEPS_PINS)
 	@touch $@
 
 lint: $(STAMP)

@@ -6,16 +6,20 @@ optional ``b``/``#`` prefix, upper case for a major triad, lower case for a
 minor one and a suffix for other qualities (``°`` diminished, ``+`` augmented,
 ``7`` seventh: dominant on an upper-case numeral, minor on a lower-case one,
 ``°7`` diminished seventh, ``maj7`` major seventh). Minor-key progressions are
-therefore written with explicit flats (``i bVI bIII bVII``), as in pop-music
+therefore written with explicit flats (``i bVI iv V``), as in pop-music
 analysis.
 
 The three banks follow the harmonic cues of the literature (Gabrielsson &
-Lindström 2010, table 14.2: major mode and simple, consonant harmony go with
-happiness and serenity; minor mode with sadness and anger; complex, dissonant
-harmony with anger, fear and tension):
+Lindström 2010: major mode and simple, consonant harmony go with happiness
+and serenity; minor mode with sadness and anger; complex, dissonant harmony
+with anger, fear and tension):
 
-* :data:`MAJOR_PROGRESSIONS`: diatonic major-key loops (pop, folk, jazz ii-V);
-* :data:`MINOR_PROGRESSIONS`: diatonic natural/harmonic-minor loops;
+* :data:`MAJOR_PROGRESSIONS`: diatonic major-key loops (pop, folk, jazz ii-V),
+  mostly major triads;
+* :data:`MINOR_PROGRESSIONS`: diatonic natural/harmonic-minor loops, mostly
+  minor triads (loops that are rotations of a major-key loop, such as
+  ``i bVI bIII bVII`` = ``vi IV I V``, are left out so that the mode is
+  audible from the chords, not only from a tonic the listener must infer);
 * :data:`TENSE_PROGRESSIONS`: chromatic minor-key loops with the Neapolitan
   ``bII``, the tritone ``bV`` and diminished sevenths, used when a clip's
   dissonance cue is high.
@@ -67,20 +71,20 @@ MAJOR_PROGRESSIONS: tuple[str, ...] = (
     "I V vi IV",
     "I vi IV V",
     "I IV V I",
+    "I IV I V",
     "I IV vi V",
-    "vi IV I V",
     "I iii IV V",
     "I vi ii V7",
     "Imaj7 vi7 ii7 V7",
 )
 MINOR_PROGRESSIONS: tuple[str, ...] = (
-    "i bVI bIII bVII",
     "i iv v i",
-    "i iv bVII bIII",
-    "i bVII bVI V",
+    "i iv i V",
+    "i v iv i",
+    "i iv bVII i",
     "i bVI iv V",
-    "i iv i V7",
-    "i bIII bVII iv",
+    "i iv bVI v",
+    "i bVII bVI V",
 )
 TENSE_PROGRESSIONS: tuple[str, ...] = (
     "i bII i vii°7",
@@ -149,8 +153,8 @@ def parse_progression(text: str) -> tuple[Chord, ...]:
 
     Examples
     --------
-    >>> [c.symbol(9) for c in parse_progression("i bVI bIII bVII")]
-    ['Am', 'F', 'C', 'G']
+    >>> [c.symbol(9) for c in parse_progression("i bVI iv V")]
+    ['Am', 'F', 'Dm', 'E']
     """
     return tuple(parse_numeral(tok) for tok in str(text).split())
 
