@@ -530,3 +530,16 @@ def test_real_4q_dev(fourq_dev, no_dataset_warnings):
     assert s["n_readable"] == 600 and s["n_artists"] == 424
     assert sum(s["samplerates"].values()) == 600
     assert s["per_class"]["duration_max"].max() < 31
+
+
+def test_generated_corpus_folder_is_read_through_its_manifest(tmp_path):
+    from mer_core.datasets import load_dataset
+    from mer_core.synth import generate_corpus
+
+    out = tmp_path / "corpus"
+    generate_corpus(
+        out, scheme="emotion", n_per_class=2, profile="tiny", duration=2.0, progress=False
+    )
+    m = load_dataset(out, scheme="emotion")
+    assert m.attrs["source"] == "csv" and len(m) == 8
+    assert m["artist"].notna().all()

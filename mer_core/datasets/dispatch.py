@@ -5,6 +5,8 @@
 =====================================================  =============================
 a ``.csv`` file                                        :func:`~.table.load_csv`
 a folder with ``Q1``..``Q4`` and the 4Q annotations    :func:`~.fourq.load_4q`
+a folder holding a ``manifest.csv`` (e.g. a generated  :func:`~.table.load_csv` on it
+corpus from ``mer synth``)
 a folder whose sub-folders hold audio files            :func:`~.folder.load_folder`
 a folder holding MIDI files (and no class folders)     :func:`~.midi.load_midi`
 =====================================================  =============================
@@ -27,6 +29,8 @@ from mer_core.errors import MerError, ParameterError
 __all__ = ["KINDS", "detect_source", "load_dataset"]
 
 KINDS = ("4q", "csv", "folder", "midi")
+#: A folder holding this file is read through it (it carries artists and cues).
+MANIFEST_NAME = "manifest.csv"
 
 
 def detect_source(source) -> str:
@@ -51,6 +55,8 @@ def detect_source(source) -> str:
         raise MerError(f"{source}: not a dataset (expected a folder or a .csv manifest)")
     if is_4q_root(source):
         return "4q"
+    if (source / MANIFEST_NAME).is_file():
+        return "csv"
     subfolders = [p for p in source.iterdir() if p.is_dir() and not p.name.startswith(".")]
     if any(find_audio(p) for p in subfolders):
         return "folder"
@@ -103,7 +109,10 @@ def load_dataset(source, *, scheme=None, **options) -> pd.DataFrame:
             )
         return load_4q(source, **options)
     if kind == "csv":
-        return load_csv(source, scheme=resolved, **options)
+        path = Path(source)
+        return load_csv(
+            path / MANIFEST_NAME if path.is_dir() else path, scheme=resolved, **options
+        )
     if kind == "folder":
         return load_folder(source, scheme=resolved, **options)
     return load_midi(source, scheme=resolved, **options)
