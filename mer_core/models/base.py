@@ -1,0 +1,282 @@
+"""What every classifier of :mod:`mer_core.models` shares.
+
+* targets: any labels (strings or integers); ``classes_`` holds them sorted,
+  and the models work on their codes ``0..n_classes-1``;
+* ``predict`` is the class of the largest ``decision_function`` value (for two
+  classes, the sign of the one-column decision), so ``predict``,
+  ``decision_function`` and ``predict_proba`` always agree;
+* ``predict_proba`` is the softmax of the decision values: the network's own
+  class probabilities for the CNN and LSTM, an *uncalibrated* monotone
+  transform of the SVM margins for the SVM-based models (rankings and argmax are
+  meaningful, the values are not calibrated probabilities);
+* ``random_state`` (None, an int, or a ``RandomState``) is turned into one seed
+  per ``fit``; with an int, fits are reproducible;
+* the network part (:class:`NetworkMixin`) turns the estimator's parameters
+  into :class:`~mer_core.models.training.TrainSettings`, trains, and computes
+  crop-averaged outputs.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils import check_random_state
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, column_or_1d
+
+from mer_core.errors import MerError, ParameterError
+from mer_core.models.inputs import ClipFeatures, as_clip_features
+
+__all__ = ["MerClassifier", "NetworkMixin", "softmax"]
+
+
+def softmax(z: np.ndarray) -> np.ndarray:
+    """Row-wise softmax (numerically stable).
+
+    Examples
+    --------
+    >>> softmax(np.array([[0.0, 0.0]]))
+    array([[0.5, 0.5]])
+    """
+    z = np.asarray(z, dtype=np.float64)
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def check_bool(value, name: str) -> bool:
+    if not isinstance(value, bool | np.bool_):
+        raise ParameterError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
+def check_positive(value, name: str, *, integer: bool = False, allow_none: bool = False):
+    if value is None and allow_none:
+        return None
+    kinds = numbers.Integral if integer else numbers.Real
+    if isinstance(value, bool) or not isinstance(value, kinds) or not value > 0:
+        what = "a positive integer" if integer else "a positive number"
+        raise ParameterError(
+            f"{name} must be {what}{' or None' if allow_none else ''}, got {value!r}"
+        )
+    return value
+
+
+class MerClassifier(ClassifierMixin, BaseEstimator):
+    """Base of the package's classifiers (not used directly)."""
+
+    def _targets(self, y, n: int) -> np.ndarray:
+        """Validate ``y`` against ``n`` clips, set ``classes_``, return the codes."""
+        y = column_or_1d(np.asarray(y), warn=True)
+        if len(y) != n:
+            raise MerError(f"y has {len(y)} labels for {n} clips")
+        check_classification_targets(y)
+        classes, codes = np.unique(y, return_inverse=True)
+        if len(classes) < 2:
+            raise MerError(f"need at least 2 classes to fit a classifier, got {classes.tolist()}")
+        self.classes_ = classes
+        return codes.astype(np.int64)
+
+    def _seed(self) -> int:
+        return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+
+    def _check_input(self, X) -> ClipFeatures:
+        check_is_fitted(self, "classes_")
+        X = as_clip_features(X)
+        for field, shape in self.input_shapes_.items():
+            arr = X.require(field, type(self).__name__)
+            fixed = list(shape) if field in ("lowlevel", "chords") else list(shape[:1])
+            got = list(arr.shape[1 : 1 + len(fixed)])
+            if got != fixed:
+                raise MerError(
+                    f"{field} has shape {list(arr.shape[1:])} per clip, but the model was "
+                    f"fitted on {list(shape)}"
+                )
+        return X
+
+    def _record_shapes(self, X: ClipFeatures, fields) -> None:
+        self.input_shapes_ = {f: list(getattr(X, f).shape[1:]) for f in fields}
+
+    def decision_function(self, X) -> np.ndarray:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def predict(self, X) -> np.ndarray:
+        """Predicted class of each clip (the largest decision value).
+
+        Parameters
+        ----------
+        X : ClipFeatures, dict or FeatureSet
+
+        Returns
+        -------
+        np.ndarray, shape (n_clips,)
+            Labels from ``classes_``.
+        """
+        d = self.decision_function(X)
+        idx = (d > 0).astype(int) if d.ndim == 1 else d.argmax(axis=1)
+        return self.classes_[idx]
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Softmax of the decision values, shape ``(n_clips, n_classes)`` (see module doc)."""
+        d = self.decision_function(X)
+        if d.ndim == 1:
+            d = np.column_stack([-d / 2, d / 2])
+        return softmax(d)
+
+
+class NetworkMixin:
+    """Train and apply the estimator's network (parameters named as in the classifiers)."""
+
+    _net_attr = "cnn_"
+
+    def _settings(self, desc: str):
+        from mer_core.models.training import TrainSettings
+
+        check_positive(self.time_pool, "time_pool", integer=True)
+        check_positive(self.crop_frames, "crop_frames", integer=True, allow_none=True)
+        check_bool(self.progress, "progress")
+        if self.n_jobs is not None and (
+            isinstance(self.n_jobs, bool)
+            or not isinstance(self.n_jobs, numbers.Integral)
+            or not (self.n_jobs == -1 or self.n_jobs >= 1)
+        ):
+            raise ParameterError(
+                f"n_jobs must be None, -1 or a positive integer, got {self.n_jobs!r}"
+            )
+        return TrainSettings(
+            epochs=self.epochs,
+            batch_size=self.batch_size,
+            lr=self.lr,
+            optimizer=self.optimizer,
+            momentum=self.momentum,
+            weight_decay=self.weight_decay,
+            crop=self._crop(),
+            validation_fraction=self.validation_fraction,
+            patience=self.patience,
+            progress=self.progress,
+            desc=desc,
+        )
+
+    def _crop(self) -> int | None:
+        return None if self.crop_frames is None else max(1, self.crop_frames // self.time_pool)
+
+    def _pooled(self, X: ClipFeatures, key: str) -> np.ndarray:
+        from mer_core.models.training import pool_time
+
+        return pool_time(X.require(key, type(self).__name__), self.time_pool)
+
+    def _fit_network(self, X: ClipFeatures, codes: np.ndarray, seed: int):
+        """Train a fresh network (or load it from ``network_cache``).
+
+        Returns (network, pooled training maps); sets ``history_``,
+        ``n_epochs_``, ``best_epoch_``, ``network_seconds_`` (seconds the
+        network's training took, also when it was loaded) and
+        ``network_cached_``.
+        """
+        import time
+
+        from mer_core.models.networks import build_network, network_input
+        from mer_core.models.training import band_stats, train_network
+
+        settings = self._settings(desc=type(self).__name__)
+        key = network_input(self.architecture)
+        x = self._pooled(X, key)
+        net = build_network(self.architecture, x.shape[1], len(self.classes_))
+        cache = getattr(self, "network_cache", None)
+        entry = None
+        if cache is not None:
+            entry = _network_entry(cache, self.architecture, settings, seed, x, codes)
+            loaded = _load_network(entry, net)
+            if loaded is not None:
+                self.history_ = loaded["history"]
+                self.n_epochs_ = loaded["n_epochs"]
+                self.best_epoch_ = loaded["best_epoch"]
+                self.network_seconds_ = loaded["seconds"]
+                self.network_cached_ = True
+                return net, x
+        net.norm.set_stats(*band_stats(x))
+        t0 = time.perf_counter()
+        info = train_network(net, x, codes, settings, np.random.default_rng(seed))
+        self.network_seconds_ = time.perf_counter() - t0
+        self.network_cached_ = False
+        self.history_ = info["history"]
+        self.n_epochs_ = info["n_epochs"]
+        self.best_epoch_ = info["best_epoch"]
+        if entry is not None:
+            _store_network(entry, net, info, self.network_seconds_)
+        return net, x
+
+    def _outputs(self, x: np.ndarray) -> dict[str, np.ndarray]:
+        from mer_core.models.training import network_outputs, torch_session
+
+        with torch_session(None, self.n_jobs):
+            return network_outputs(getattr(self, self._net_attr), x, crop=self._crop())
+
+
+def _network_entry(cache, architecture: str, settings, seed: int, x, codes):
+    """Cache folder of a trained network: a digest of everything training depends on."""
+    import dataclasses
+    import hashlib
+    from pathlib import Path
+
+    import torch
+
+    from mer_core.io import json_digest
+
+    h = hashlib.sha256()
+    h.update(np.ascontiguousarray(x).view(np.uint8).ravel())
+    h.update(str(x.shape).encode())
+    h.update(np.ascontiguousarray(codes, dtype=np.int64).tobytes())
+    train = {
+        k: v for k, v in dataclasses.asdict(settings).items() if k not in ("progress", "desc")
+    }
+    key = json_digest(
+        {
+            "architecture": architecture,
+            "settings": train,
+            "seed": int(seed),
+            "data": h.hexdigest(),
+            "torch": torch.__version__,
+            "format": 1,
+        },
+        length=32,
+    )
+    return Path(cache) / key
+
+
+def _load_network(entry, net):
+    """Load a cached network into ``net``; None when absent or unusable (then retrain)."""
+    import json
+
+    import torch
+
+    try:
+        meta = json.loads((entry / "meta.json").read_text())
+        state = torch.load(entry / "weights.pt", map_location="cpu", weights_only=True)
+        net.load_state_dict(state)
+    except (OSError, ValueError, RuntimeError, KeyError):
+        return None
+    return meta
+
+
+def _store_network(entry, net, info: dict, seconds: float) -> None:
+    """Write a trained network to the cache atomically (weights, then its metadata)."""
+    import io
+
+    import torch
+
+    from mer_core.io import atomic_write_bytes, atomic_write_json
+
+    buf = io.BytesIO()
+    torch.save(net.state_dict(), buf)
+    atomic_write_bytes(entry / "weights.pt", buf.getvalue())
+    atomic_write_json(
+        entry / "meta.json",
+        {
+            "history": info["history"],
+            "n_epochs": info["n_epochs"],
+            "best_epoch": info["best_epoch"],
+            "seconds": seconds,
+        },
+    )

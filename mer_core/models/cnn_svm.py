@@ -1,0 +1,301 @@
+"""The paper's model: CNN features fused with hand-made features into a linear SVM.
+
+Section 3.2 of the paper: "the output of the last fully connected layer of CNN
+is used as the input of the SVM classifier", features of different modalities
+are fused at that layer, and "the support vector machine used in CNN-SVM is a
+linear support vector machine" (eq. 6, ``f(x) = w * phi(x) + b``).
+
+``fit`` on the training clips only:
+
+1. trains the CNN (:mod:`mer_core.models.training`: SGD, random 10 s crops);
+2. takes each clip's embedding (the last hidden fully connected layer, averaged
+   over evaluation crops) -- ``use_embedding``;
+3. screens the low-level vector (``FeatureScreener``: ``n_screened`` best by
+   ANOVA, correlation pruning) -- ``use_lowlevel``;
+4. appends the chord vector -- ``use_chords``;
+5. appends the text encoding (TF-IDF + SVD of ``X.text``) -- ``use_text``, off
+   by default;
+6. standardises the concatenation (``StandardScaler``) and fits a
+   ``LinearSVC`` (squared hinge, one-vs-rest) on it.
+
+The ablations of the book are switches: ``use_embedding=True,
+use_lowlevel=False, use_chords=False`` is "embedding alone"; ``use_chords=False``
+removes the chord vector; ``use_embedding=False`` skips the CNN altogether.
+Note that the SVM is fitted on embeddings of the clips the CNN was trained on
+(the standard CNN-SVM recipe), which are more separable than those of unseen
+clips; a small ``C`` keeps the SVM from trusting them blindly.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import LinearSVC
+from sklearn.utils.validation import check_is_fitted
+
+from mer_core.errors import MerError
+from mer_core.models.base import MerClassifier, NetworkMixin, check_bool, check_positive
+from mer_core.models.fusion import TextEncoder, fit_support, make_screener
+from mer_core.models.inputs import ClipFeatures, as_clip_features
+
+__all__ = ["CNNSVMClassifier"]
+
+
+class CNNSVMClassifier(NetworkMixin, MerClassifier):
+    """CNN embedding + screened low-level + chord (+ text) features -> linear SVM.
+
+    Parameters
+    ----------
+    architecture : str
+        Network of the embedding (key of
+        :data:`~mer_core.models.networks.ARCHITECTURES`; ``"yang_cnn"``).
+    epochs, batch_size, lr, optimizer, momentum, weight_decay, time_pool, \
+crop_frames, validation_fraction, patience
+        CNN training, as for :class:`~mer_core.models.neural.CNNClassifier`.
+    C : float
+        Regularisation of the linear SVM.
+    use_embedding, use_lowlevel, use_chords, use_text : bool
+        Feature blocks fused into the SVM's input (see the module docstring).
+    screening : {"anova", "mutual_info"} or None
+        Screening score of the low-level vector; None keeps every feature.
+    n_screened : int, float or "all"
+        Low-level features kept (``FeatureScreener``'s ``k``).
+    corr_threshold : float
+        Largest absolute correlation between kept low-level features.
+    text_components : int
+        Dimensions of the text encoding.
+    svm_max_iter : int
+        Iteration cap of ``LinearSVC``.
+    random_state : None, int or RandomState
+        Seed of the CNN, the screening, the text SVD and the SVM solver.
+    n_jobs : int or None
+        Torch threads during fit and predict (None: leave torch's setting).
+    progress : bool
+        Show a tqdm bar over the CNN's epochs.
+    network_cache : str or None
+        Folder where trained networks are kept, keyed by a digest of the
+        training inputs, labels, architecture, training settings, seed and torch
+        version. A fit whose key is present loads the network instead of
+        training it again (so CNN, CNN-SVM and its ablations share one trained
+        network per cross-validation fold). None (default) disables it.
+
+    Attributes
+    ----------
+    classes_ : np.ndarray
+    cnn_ : torch.nn.Module or None
+        The trained CNN (None with ``use_embedding=False``).
+    history_ : list of dict
+        Per-epoch CNN training record (empty without the CNN).
+    n_epochs_, best_epoch_ : int
+    screener_ : transformer or None
+        Fitted low-level screening.
+    lowlevel_support_ : np.ndarray of bool or None
+        Kept low-level columns.
+    text_encoder_ : TextEncoder or None
+    scaler_ : StandardScaler
+    svm_ : LinearSVC
+        Fitted on class codes ``0..n_classes-1``; ``svm_.coef_`` has one column per
+        fused feature.
+    feature_names_ : list of str
+        Names of the SVM's input columns (``emb_000``..., low-level names,
+        chord names, ``text_00``...).
+    blocks_ : dict
+        ``block -> [start, stop)`` columns of each fused block in the SVM input.
+    input_shapes_ : dict
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.repeat([0, 1], 6)
+    >>> X = {"log_mel": rng.normal(size=(12, 16, 24)), "chords": rng.normal(size=(12, 3))}
+    >>> clf = CNNSVMClassifier(epochs=1, batch_size=4, use_lowlevel=False,
+    ...                        random_state=0, progress=False).fit(X, y)
+    >>> clf.blocks_
+    {'embedding': [0, 128], 'chords': [128, 131]}
+    """
+
+    _net_attr = "cnn_"
+
+    def __init__(
+        self,
+        architecture: str = "yang_cnn",
+        *,
+        epochs: int = 20,
+        batch_size: int = 32,
+        lr: float = 0.01,
+        optimizer: str = "sgd",
+        momentum: float = 0.9,
+        weight_decay: float = 5e-4,
+        time_pool: int = 4,
+        crop_frames: int | None = 432,
+        validation_fraction: float = 0.0,
+        patience: int | None = None,
+        C: float = 0.1,
+        use_embedding: bool = True,
+        use_lowlevel: bool = True,
+        use_chords: bool = True,
+        use_text: bool = False,
+        screening: str | None = "anova",
+        n_screened=40,
+        corr_threshold: float = 0.95,
+        text_components: int = 16,
+        svm_max_iter: int = 10000,
+        random_state=None,
+        n_jobs: int | None = None,
+        progress: bool = True,
+        network_cache: str | None = None,
+    ):
+        self.architecture = architecture
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.optimizer = optimizer
+        self.momentum = momentum
+        self.weight_decay = weight_decay
+        self.time_pool = time_pool
+        self.crop_frames = crop_frames
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.C = C
+        self.use_embedding = use_embedding
+        self.use_lowlevel = use_lowlevel
+        self.use_chords = use_chords
+        self.use_text = use_text
+        self.screening = screening
+        self.n_screened = n_screened
+        self.corr_threshold = corr_threshold
+        self.text_components = text_components
+        self.svm_max_iter = svm_max_iter
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+        self.progress = progress
+        self.network_cache = network_cache
+
+    def _blocks(self) -> list[str]:
+        switches = {
+            "embedding": check_bool(self.use_embedding, "use_embedding"),
+            "lowlevel": check_bool(self.use_lowlevel, "use_lowlevel"),
+            "chords": check_bool(self.use_chords, "use_chords"),
+            "text": check_bool(self.use_text, "use_text"),
+        }
+        blocks = [b for b, on in switches.items() if on]
+        if not blocks:
+            raise MerError("CNNSVMClassifier has nothing to fuse: every use_* switch is False")
+        return blocks
+
+    def fit(self, X, y):
+        """Train the CNN, fuse the feature blocks and fit the linear SVM.
+
+        Parameters
+        ----------
+        X : ClipFeatures, dict or FeatureSet
+            Needs ``log_mel`` (embedding), ``lowlevel``, ``chords`` and ``text``
+            as the ``use_*`` switches ask.
+        y : array-like, shape (n_clips,)
+
+        Returns
+        -------
+        self
+        """
+        from mer_core.models.networks import network_input
+        from mer_core.models.training import torch_session
+
+        check_positive(self.C, "C")
+        check_positive(self.svm_max_iter, "svm_max_iter", integer=True)
+        X = as_clip_features(X)
+        codes = self._targets(y, len(X))
+        blocks = self._blocks()
+        who = type(self).__name__
+        fields = []
+        if "embedding" in blocks:
+            fields.append(network_input(self.architecture))
+        fields += [b for b in ("lowlevel", "chords") if b in blocks]
+        for f in fields:
+            X.require(f, who)
+        if "text" in blocks and X.text is None:
+            raise MerError(f"{who}(use_text=True) needs X.text (one string per clip)")
+        seed = self._seed()
+
+        parts, names, spans = [], [], {}
+        self.cnn_, self.history_, self.n_epochs_, self.best_epoch_ = None, [], 0, 0
+        if "embedding" in blocks:
+            with torch_session(seed, self.n_jobs):
+                self.cnn_, x = self._fit_network(X, codes, seed)
+            parts.append(self._outputs(x)["embedding"].astype(np.float64))
+            names += [f"emb_{i:03d}" for i in range(parts[-1].shape[1])]
+            del x
+        self.screener_ = self.lowlevel_support_ = None
+        if "lowlevel" in blocks:
+            low = np.asarray(X.lowlevel, dtype=np.float64)
+            if self.screening is None:
+                self.lowlevel_support_ = np.ones(low.shape[1], dtype=bool)
+            else:
+                self.screener_ = make_screener(
+                    self.screening, self.n_screened, self.corr_threshold, seed
+                )
+                self.lowlevel_support_ = fit_support(self.screener_, low, codes)
+            parts.append(low[:, self.lowlevel_support_])
+            names += [
+                n
+                for n, keep in zip(X.column_names("lowlevel"), self.lowlevel_support_, strict=True)
+                if keep
+            ]
+        if "chords" in blocks:
+            parts.append(np.asarray(X.chords, dtype=np.float64))
+            names += X.column_names("chords")
+        self.text_encoder_ = None
+        if "text" in blocks:
+            check_positive(self.text_components, "text_components", integer=True)
+            self.text_encoder_ = TextEncoder(
+                n_components=self.text_components, random_state=seed
+            ).fit(X.text)
+            parts.append(self.text_encoder_.transform(X.text))
+            names += [f"text_{i:02d}" for i in range(parts[-1].shape[1])]
+        start = 0
+        for block, part in zip(blocks, parts, strict=True):
+            spans[block] = [start, start + part.shape[1]]
+            start += part.shape[1]
+        Z = np.hstack(parts)
+        self._record_shapes(X, fields)
+        self.blocks_ = spans
+        self.feature_names_ = names
+        self.scaler_ = StandardScaler().fit(Z)
+        self.svm_ = LinearSVC(C=self.C, max_iter=self.svm_max_iter, random_state=seed)
+        self.svm_.fit(self.scaler_.transform(Z), codes)
+        return self
+
+    def _fused(self, X: ClipFeatures) -> np.ndarray:
+        parts = []
+        if self.cnn_ is not None:
+            (key,) = [f for f in self.input_shapes_ if f in ("log_mel", "mfcc")]
+            parts.append(self._outputs(self._pooled(X, key))["embedding"].astype(np.float64))
+        if self.lowlevel_support_ is not None:
+            parts.append(np.asarray(X.lowlevel, dtype=np.float64)[:, self.lowlevel_support_])
+        if "chords" in self.blocks_:
+            parts.append(np.asarray(X.chords, dtype=np.float64))
+        if self.text_encoder_ is not None:
+            if X.text is None:
+                raise MerError(
+                    "this CNNSVMClassifier was fitted with use_text=True; X.text is missing"
+                )
+            parts.append(self.text_encoder_.transform(X.text))
+        return np.hstack(parts)
+
+    def fused_features(self, X) -> np.ndarray:
+        """The standardised SVM input of each clip, ``(n_clips, len(feature_names_))``."""
+        check_is_fitted(self, "svm_")
+        return self.scaler_.transform(self._fused(self._check_input(X)))
+
+    def decision_function(self, X) -> np.ndarray:
+        """Linear SVM decision values (eq. 6), ``(n_clips, n_classes)`` (1-D for two)."""
+        return self.svm_.decision_function(self.fused_features(X))
+
+    def embed(self, X) -> np.ndarray:
+        """The CNN embedding of each clip (crop-averaged), ``(n_clips, dim)``."""
+        check_is_fitted(self, "svm_")
+        if self.cnn_ is None:
+            raise MerError("this CNNSVMClassifier was fitted with use_embedding=False")
+        X = self._check_input(X)
+        (key,) = [f for f in self.input_shapes_ if f in ("log_mel", "mfcc")]
+        return self._outputs(self._pooled(X, key))["embedding"]

@@ -1,0 +1,208 @@
+"""The hand-made feature blocks fused with the CNN embedding.
+
+* :func:`make_screener` builds the low-level feature screening step:
+  :class:`mer_core.features.screening.FeatureScreener` (score against the
+  labels, keep the ``k`` best while pruning features correlated above
+  ``corr_threshold``), or, where that module is missing, scikit-learn's
+  ``SelectKBest(f_classif)``. It is always fitted on the training clips only.
+* :class:`FixedSelector` is what a fitted screener reduces to in a saved model:
+  the boolean mask of the kept columns.
+* :func:`mfcc_stats` summarises an MFCC sequence (mean and standard deviation
+  of each coefficient over frames) for the SVM baseline.
+* :class:`TextEncoder` is the optional text branch of the paper's section 3.2:
+  TF-IDF (sublinear term frequency, l2-normalised) of each clip's text (tags or
+  lyrics) reduced by truncated SVD (latent semantic analysis) to a few dense
+  dimensions. The paper passes text through the CNN; with a few hundred clips
+  a learned text CNN would overfit, so the book uses this fixed, fitted-on-train
+  encoding and fuses it at the same place (the SVM's input).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.feature_selection import SelectorMixin
+from sklearn.utils.validation import check_is_fitted
+
+from mer_core.errors import MerError, ParameterError
+
+__all__ = ["FixedSelector", "TextEncoder", "make_screener", "mfcc_stats", "mfcc_stats_names"]
+
+
+def make_screener(method: str, k, corr_threshold: float, random_state=None):
+    """An unfitted screening transformer (see the module docstring).
+
+    Parameters
+    ----------
+    method : str
+        ``"anova"`` or ``"mutual_info"`` (the latter needs ``FeatureScreener``).
+    k : int, float or "all"
+        Features kept at most (``FeatureScreener``'s ``k``).
+    corr_threshold : float
+        Largest absolute correlation between kept features.
+    random_state : int or None
+        Seed (mutual information only).
+
+    Examples
+    --------
+    >>> type(make_screener("anova", 10, 0.95)).__name__
+    'FeatureScreener'
+    """
+    try:
+        from mer_core.features.screening import FeatureScreener
+    except ImportError:  # pragma: no cover - only while the module is missing
+        from sklearn.feature_selection import SelectKBest, f_classif
+
+        if method != "anova":
+            raise ParameterError(
+                f"screening={method!r} needs mer_core.features.screening; only 'anova' "
+                "is available without it"
+            ) from None
+        return SelectKBest(f_classif, k=k)
+    return FeatureScreener(
+        method=method, k=k, corr_threshold=corr_threshold, random_state=random_state
+    )
+
+
+def fit_support(screener, X: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Fit ``screener`` on ``(X, y)`` and return its boolean column mask."""
+    if hasattr(screener, "k") and isinstance(screener.k, int | np.integer):
+        if not isinstance(screener.k, bool) and screener.k > X.shape[1]:
+            screener.set_params(k=X.shape[1])  # SelectKBest refuses k > n_features
+    screener.fit(X, y)
+    support = np.asarray(screener.get_support(), dtype=bool)
+    if not support.any():
+        raise MerError("feature screening kept no feature (are all low-level features constant?)")
+    return support
+
+
+class FixedSelector(SelectorMixin, BaseEstimator):
+    """Select columns by a stored boolean mask (a fitted screener, reduced).
+
+    Parameters
+    ----------
+    support : array-like of bool
+        Mask of the kept columns.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> FixedSelector([True, False, True]).fit().transform(np.arange(6).reshape(2, 3))
+    array([[0, 2],
+           [3, 5]])
+    """
+
+    def __init__(self, support=None):
+        self.support = support
+
+    def fit(self, X=None, y=None):
+        self.support_ = np.asarray(self.support, dtype=bool)
+        self.n_features_in_ = int(self.support_.shape[0])
+        return self
+
+    def _get_support_mask(self):
+        check_is_fitted(self, "support_")
+        return self.support_
+
+
+def mfcc_stats(mfcc: np.ndarray, *, chunk: int = 64) -> np.ndarray:
+    """Mean and standard deviation of each coefficient over frames.
+
+    Parameters
+    ----------
+    mfcc : np.ndarray, shape (n, n_mfcc, n_frames)
+
+    Returns
+    -------
+    np.ndarray, shape (n, 2 * n_mfcc)
+        Means first, then standard deviations (names: :func:`mfcc_stats_names`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> mfcc_stats(np.array([[[0.0, 2.0], [1.0, 1.0]]]))
+    array([[1., 1., 1., 0.]])
+    """
+    out = []
+    for start in range(0, len(mfcc), chunk):
+        block = np.asarray(mfcc[start : start + chunk], dtype=np.float64)
+        out.append(np.concatenate([block.mean(axis=2), block.std(axis=2)], axis=1))
+    return np.concatenate(out) if out else np.zeros((0, 2 * mfcc.shape[1]))
+
+
+def mfcc_stats_names(n_mfcc: int) -> list[str]:
+    """Names of :func:`mfcc_stats`'s columns (``mfccseq_03_mean``...)."""
+    return [f"mfccseq_{i:02d}_mean" for i in range(n_mfcc)] + [
+        f"mfccseq_{i:02d}_std" for i in range(n_mfcc)
+    ]
+
+
+class TextEncoder(TransformerMixin, BaseEstimator):
+    """TF-IDF + truncated SVD of one text per clip (the optional text branch).
+
+    ``fit`` learns the vocabulary (at most ``max_features`` terms seen in at
+    least ``min_df`` texts), the inverse document frequencies and the SVD
+    directions; ``transform`` recomputes TF-IDF from those stored arrays only
+    (so a saved and reloaded encoder gives the same numbers) and projects it.
+
+    Parameters
+    ----------
+    n_components : int
+        Output dimensions (clipped to the vocabulary size and clip count minus 1).
+    max_features : int
+        Largest vocabulary.
+    min_df : int
+        Minimum number of texts a term must appear in.
+    random_state : int or None
+        Seed of the randomised SVD.
+
+    Examples
+    --------
+    >>> texts = ["sad slow piano", "happy upbeat pop", "sad dark ballad", "happy dance pop"]
+    >>> TextEncoder(n_components=2, random_state=0).fit(texts).transform(texts).shape
+    (4, 2)
+    """
+
+    def __init__(
+        self, n_components: int = 16, max_features: int = 5000, min_df: int = 1, random_state=None
+    ):
+        self.n_components = n_components
+        self.max_features = max_features
+        self.min_df = min_df
+        self.random_state = random_state
+
+    def fit(self, texts, y=None):
+        from sklearn.decomposition import TruncatedSVD
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        texts = list(texts)
+        vec = TfidfVectorizer(
+            max_features=self.max_features, min_df=self.min_df, sublinear_tf=True
+        )
+        try:
+            tfidf = vec.fit_transform(texts)
+        except ValueError as exc:  # empty vocabulary
+            raise MerError(f"the text branch found no usable words in the texts: {exc}") from None
+        vocabulary = vec.get_feature_names_out()
+        k = min(int(self.n_components), len(vocabulary) - 1, len(texts) - 1)
+        if k < 1:
+            raise MerError(
+                f"the text branch needs at least 2 distinct words and 2 clips, got "
+                f"{len(vocabulary)} words in {len(texts)} texts"
+            )
+        svd = TruncatedSVD(n_components=k, random_state=self.random_state).fit(tfidf)
+        self.vocabulary_ = np.asarray(vocabulary, dtype=str)
+        self.idf_ = np.asarray(vec.idf_, dtype=np.float64)
+        self.components_ = np.asarray(svd.components_, dtype=np.float64)
+        return self
+
+    def transform(self, texts) -> np.ndarray:
+        from sklearn.feature_extraction.text import CountVectorizer
+        from sklearn.preprocessing import normalize
+
+        check_is_fitted(self, "components_")
+        counts = CountVectorizer(vocabulary=self.vocabulary_.tolist()).transform(list(texts))
+        tf = counts.astype(np.float64)
+        tf.data = 1.0 + np.log(tf.data)  # sublinear term frequency
+        tfidf = normalize(tf.multiply(self.idf_[None, :]).tocsr())
+        return np.asarray(tfidf @ self.components_.T)

@@ -1,0 +1,280 @@
+"""The models' one input convention: :class:`ClipFeatures`.
+
+Every classifier of :mod:`mer_core.models` takes ``X`` as a
+:class:`ClipFeatures`, a small container of per-clip arrays aligned on their
+first axis (one row per clip):
+
+=================  ==========================  ======================================
+field              shape                       used by
+=================  ==========================  ======================================
+``log_mel``        ``(n, n_mels, n_frames)``   CNN, CNN-SVM (the CNN's input map)
+``mfcc``           ``(n, n_mfcc, n_frames)``   LSTM, SVM (MFCC statistics)
+``lowlevel``       ``(n, d_lowlevel)``         SVM, CNN-SVM (screened inside ``fit``)
+``chords``         ``(n, d_chords)``           CNN-SVM (and SVM if asked)
+``text``           ``n`` strings               CNN-SVM with ``use_text=True``
+=================  ==========================  ======================================
+
+Any field may be missing (``None``) when no model asked for needs it. A
+``dict`` with these keys, or a :class:`~mer_core.extract.FeatureSet` (the output
+of :func:`~mer_core.extract.extract_features`), is converted on the fly by
+:func:`as_clip_features`, so ``model.fit(feature_set, y)`` works directly.
+
+``ClipFeatures`` behaves like a one-dimensional array of clips for
+scikit-learn: ``len(X)``, ``X.shape == (n,)`` and ``X[idx]`` (an index array,
+a boolean mask or a slice) give a new ``ClipFeatures`` holding those clips.
+This is what :func:`sklearn.model_selection.cross_val_score`,
+``cross_validate`` and ``cross_val_predict`` use to cut folds, so they work
+unchanged; :func:`subset` does the same by hand.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Sequence
+
+import numpy as np
+
+from mer_core.errors import MerError
+
+__all__ = ["ARRAY_FIELDS", "ClipFeatures", "as_clip_features", "subset"]
+
+#: Array fields and their number of dimensions (clip axis included).
+ARRAY_FIELDS = {"log_mel": 3, "mfcc": 3, "lowlevel": 2, "chords": 2}
+_NAME_FIELDS = {"lowlevel_names": "lowlevel", "chord_names": "chords"}
+
+
+class ClipFeatures:
+    """Per-clip features of ``n`` clips, aligned on the first axis.
+
+    Parameters
+    ----------
+    log_mel : np.ndarray, shape (n, n_mels, n_frames), optional
+        Log-Mel spectrograms in dB (float16 as extracted is fine; it is
+        converted batch by batch).
+    mfcc : np.ndarray, shape (n, n_mfcc, n_frames), optional
+        MFCC sequences.
+    lowlevel : np.ndarray, shape (n, d_lowlevel), optional
+        Low-level descriptor vectors (the screening step selects from them).
+    chords : np.ndarray, shape (n, d_chords), optional
+        Chord vectors.
+    text : sequence of str, optional
+        One text per clip (tags or lyrics; ``""`` where there is none).
+    lowlevel_names, chord_names : sequence of str, optional
+        Names of the ``lowlevel`` / ``chords`` columns (kept for reports and
+        saved models; generic names are used when absent).
+
+    Raises
+    ------
+    MerError
+        When no field is given, a field has the wrong number of dimensions or
+        non-finite values, or the fields disagree on the number of clips.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = ClipFeatures(log_mel=np.zeros((5, 16, 32)), lowlevel=np.ones((5, 3)))
+    >>> len(X), X.shape, X.fields()
+    (5, (5,), ('log_mel', 'lowlevel'))
+    >>> X[[0, 2]].lowlevel.shape
+    (2, 3)
+    """
+
+    def __init__(
+        self,
+        *,
+        log_mel=None,
+        mfcc=None,
+        lowlevel=None,
+        chords=None,
+        text: Sequence[str] | None = None,
+        lowlevel_names: Sequence[str] | None = None,
+        chord_names: Sequence[str] | None = None,
+    ):
+        arrays = {"log_mel": log_mel, "mfcc": mfcc, "lowlevel": lowlevel, "chords": chords}
+        n = None
+        for name, value in arrays.items():
+            if value is None:
+                continue
+            if isinstance(value, list | tuple) and value and np.ndim(value[0]) != 0:
+                shapes = {np.shape(v) for v in value}
+                if len(shapes) > 1:
+                    raise MerError(
+                        f"{name}: clips have different shapes {sorted(shapes)[:3]}...; the "
+                        "models need equal-length clips (extract with a fixed duration)"
+                    )
+            value = np.asarray(value)
+            if value.dtype.kind not in "fiu":
+                raise MerError(f"{name} must be a numeric array, got dtype {value.dtype}")
+            if value.ndim != ARRAY_FIELDS[name]:
+                raise MerError(
+                    f"{name} must have {ARRAY_FIELDS[name]} dimensions (clips first), "
+                    f"got shape {value.shape}"
+                )
+            if value.dtype.kind == "f" and not np.isfinite(value).all():
+                bad = np.flatnonzero(~np.isfinite(value.reshape(len(value), -1)).all(axis=1))
+                raise MerError(f"{name} has NaN or infinite values (clips {bad[:5].tolist()})")
+            if n is not None and len(value) != n:
+                raise MerError(f"{name} has {len(value)} clips, other fields have {n}")
+            n = len(value)
+            arrays[name] = value
+        if text is not None:
+            if isinstance(text, str):
+                raise MerError("text must be a sequence of strings (one per clip), not a string")
+            text = ["" if t is None else t for t in text]
+            if not all(isinstance(t, str) for t in text):
+                raise MerError("text must hold strings (one per clip; '' where there is none)")
+            if n is not None and len(text) != n:
+                raise MerError(f"text has {len(text)} entries, other fields have {n} clips")
+            n = len(text)
+        if n is None:
+            raise MerError(
+                "ClipFeatures needs at least one of log_mel, mfcc, lowlevel, chords, text"
+            )
+        self.log_mel = arrays["log_mel"]
+        self.mfcc = arrays["mfcc"]
+        self.lowlevel = arrays["lowlevel"]
+        self.chords = arrays["chords"]
+        self.text = text
+        self._n = n
+        for attr, field in _NAME_FIELDS.items():
+            names = locals()[attr]
+            if names is not None:
+                names = [str(s) for s in names]
+                arr = arrays[field]
+                if arr is None or len(names) != arr.shape[1]:
+                    width = None if arr is None else arr.shape[1]
+                    raise MerError(f"{attr} has {len(names)} names for {width} {field} columns")
+            setattr(self, attr, names)
+
+    # -- array-like behaviour (what scikit-learn's fold splitting relies on)
+
+    def __len__(self) -> int:
+        return self._n
+
+    @property
+    def shape(self) -> tuple[int]:
+        """``(n_clips,)``: one "sample" per clip."""
+        return (self._n,)
+
+    @property
+    def ndim(self) -> int:
+        return 1
+
+    def __getitem__(self, key) -> ClipFeatures:
+        """The clips selected by ``key`` (int, slice, index array or boolean mask)."""
+        if isinstance(key, tuple):  # sklearn indexes as X[idx, ...]
+            rest = key[1:]
+            if not all(k is Ellipsis or k == slice(None) for k in rest):
+                raise MerError("ClipFeatures can only be indexed along clips")
+            key = key[0]
+        if isinstance(key, numbers.Integral):
+            if not -self._n <= key < self._n:
+                raise IndexError(f"clip {key} out of range for {self._n} clips")
+            key = [int(key) % self._n]
+        if not isinstance(key, slice):
+            key = np.asarray(key)
+            if key.dtype == bool:
+                if key.shape != (self._n,):
+                    raise MerError(f"boolean mask of shape {key.shape} for {self._n} clips")
+                key = np.flatnonzero(key)
+            elif key.size == 0:
+                key = key.astype(int)
+            elif key.dtype.kind not in "iu":
+                raise MerError(f"clips are selected by integers or a mask, got {key.dtype}")
+        positions = np.arange(self._n)[key]
+        # the fields were validated when self was made: copy the rows without re-checking
+        out = object.__new__(ClipFeatures)
+        for f in ARRAY_FIELDS:
+            arr = getattr(self, f)
+            setattr(out, f, None if arr is None else arr[positions])
+        out.text = None if self.text is None else [self.text[i] for i in positions]
+        out.lowlevel_names = self.lowlevel_names
+        out.chord_names = self.chord_names
+        out._n = len(positions)
+        return out
+
+    # -- helpers
+
+    def fields(self) -> tuple[str, ...]:
+        """Names of the fields present, in the table's order."""
+        present = [f for f in ARRAY_FIELDS if getattr(self, f) is not None]
+        return tuple(present + (["text"] if self.text is not None else []))
+
+    def require(self, field: str, who: str) -> np.ndarray:
+        """The field's array, or a clear :class:`MerError` naming the model that needs it."""
+        value = getattr(self, field)
+        if value is None:
+            raise MerError(f"{who} needs the {field!r} features, which X does not have")
+        return value
+
+    def column_names(self, field: str) -> list[str]:
+        """Names of the ``lowlevel`` or ``chords`` columns (generic when not given)."""
+        arr = self.require(field, "column_names")
+        names = self.lowlevel_names if field == "lowlevel" else self.chord_names
+        return (
+            list(names) if names is not None else [f"{field}_{i:03d}" for i in range(arr.shape[1])]
+        )
+
+    @classmethod
+    def from_feature_set(cls, fs, *, text: Sequence[str] | None = None) -> ClipFeatures:
+        """Wrap a :class:`~mer_core.extract.FeatureSet` (no copy of the arrays)."""
+        return cls(
+            log_mel=fs.log_mel,
+            mfcc=fs.mfcc,
+            lowlevel=fs.lowlevel,
+            chords=fs.chords,
+            text=text,
+            lowlevel_names=getattr(fs, "lowlevel_names", None) or None,
+            chord_names=getattr(fs, "chord_names", None) or None,
+        )
+
+    def __repr__(self) -> str:
+        parts = [f"n={self._n}"]
+        for f in ARRAY_FIELDS:
+            arr = getattr(self, f)
+            if arr is not None:
+                parts.append(f"{f}={tuple(arr.shape[1:])} {arr.dtype}")
+        if self.text is not None:
+            parts.append("text")
+        return f"ClipFeatures({', '.join(parts)})"
+
+
+def as_clip_features(X) -> ClipFeatures:
+    """Convert a ``dict``, a ``FeatureSet`` or a ``ClipFeatures`` to ``ClipFeatures``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> as_clip_features({"chords": np.zeros((3, 4))})
+    ClipFeatures(n=3, chords=(4,) float64)
+    """
+    if isinstance(X, ClipFeatures):
+        return X
+    if isinstance(X, dict):
+        unknown = set(X) - set(ARRAY_FIELDS) - set(_NAME_FIELDS) - {"text"}
+        if unknown:
+            raise MerError(
+                f"unknown feature fields {sorted(unknown)}; expected "
+                f"{sorted([*ARRAY_FIELDS, 'text', *_NAME_FIELDS])}"
+            )
+        return ClipFeatures(**X)
+    if all(hasattr(X, f) for f in ARRAY_FIELDS):  # a FeatureSet, duck-typed
+        return ClipFeatures.from_feature_set(X)
+    raise MerError(
+        f"X must be a ClipFeatures, a dict of feature arrays or a FeatureSet, "
+        f"got {type(X).__name__}"
+    )
+
+
+def subset(X, idx) -> ClipFeatures:
+    """The clips ``idx`` (indices or a boolean mask) of ``X``, as ``ClipFeatures``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = {"lowlevel": np.arange(8.0).reshape(4, 2)}
+    >>> subset(X, np.array([3, 1])).lowlevel
+    array([[6., 7.],
+           [2., 3.]])
+    """
+    return as_clip_features(X)[idx]

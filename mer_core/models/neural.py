@@ -1,0 +1,232 @@
+"""The network baselines of the paper's tables: the CNN alone and the LSTM.
+
+Both are scikit-learn classifiers wrapping a registered network
+(:data:`~mer_core.models.networks.ARCHITECTURES`) and the training loop of
+:mod:`mer_core.models.training`; their ``predict_proba`` is the network's
+softmax, averaged over evaluation crops at the logit level.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.utils.validation import check_is_fitted
+
+from mer_core.models.base import MerClassifier, NetworkMixin
+from mer_core.models.inputs import as_clip_features
+
+__all__ = ["CNNClassifier", "LSTMClassifier"]
+
+_NETWORK_PARAMS_DOC = """
+    architecture : str
+        Key of :data:`~mer_core.models.networks.ARCHITECTURES`.
+    epochs : int
+        Passes over the training clips (one random crop per clip per pass).
+    batch_size : int
+        Clips per mini-batch.
+    lr : float
+        Initial learning rate (cosine decay to 0 over all steps).
+    optimizer : {"sgd", "adam"}
+        SGD with Nesterov momentum, or Adam.
+    momentum : float
+        SGD momentum (ignored by Adam).
+    weight_decay : float
+        L2 penalty on all weights.
+    time_pool : int
+        Input frames averaged into one before the network (speed; see
+        :func:`~mer_core.models.training.pool_time`).
+    crop_frames : int or None
+        Length of the random training crops and of the evaluation crops, in
+        input frames (before pooling); None uses whole clips.
+    validation_fraction : float
+        Share of the training clips held out to pick the best epoch (0: none).
+    patience : int or None
+        With validation, stop after this many epochs without a better loss.
+    random_state : None, int or RandomState
+        Seed of initialisation, dropout, crops and batch order.
+    n_jobs : int or None
+        Torch threads during fit and predict (None: leave torch's setting;
+        -1: all CPUs). Determinism holds for a fixed value.
+    progress : bool
+        Show a tqdm bar over epochs.
+    network_cache : str or None
+        Folder where trained networks are kept, keyed by a digest of the
+        training inputs, labels, architecture, training settings, seed and torch
+        version. A fit whose key is present loads the network instead of
+        training it again (so CNN, CNN-SVM and its ablations share one trained
+        network per cross-validation fold). None (default) disables it.
+"""
+
+
+class _NetworkClassifier(NetworkMixin, MerClassifier):
+    def fit(self, X, y):
+        """Train the network on clips ``X`` with labels ``y``.
+
+        Parameters
+        ----------
+        X : ClipFeatures, dict or FeatureSet
+            Needs the field the architecture reads (``log_mel`` or ``mfcc``).
+        y : array-like, shape (n_clips,)
+            Class labels.
+
+        Returns
+        -------
+        self
+        """
+        from mer_core.models.networks import network_input
+        from mer_core.models.training import torch_session
+
+        X = as_clip_features(X)
+        codes = self._targets(y, len(X))
+        key = network_input(self.architecture)
+        X.require(key, type(self).__name__)
+        seed = self._seed()
+        with torch_session(seed, self.n_jobs):
+            net, _ = self._fit_network(X, codes, seed)
+        setattr(self, self._net_attr, net)
+        self._record_shapes(X, [key])
+        return self
+
+    def decision_function(self, X) -> np.ndarray:
+        """Crop-averaged logits, shape ``(n_clips, n_classes)`` (1-D for two classes)."""
+        check_is_fitted(self, self._net_attr)
+        X = self._check_input(X)
+        (key,) = self.input_shapes_
+        logits = self._outputs(self._pooled(X, key))["logits"].astype(np.float64)
+        return logits[:, 1] - logits[:, 0] if logits.shape[1] == 2 else logits
+
+    def embed(self, X) -> np.ndarray:
+        """The network's embedding of each clip (crop-averaged), ``(n_clips, dim)``."""
+        check_is_fitted(self, self._net_attr)
+        X = self._check_input(X)
+        (key,) = self.input_shapes_
+        return self._outputs(self._pooled(X, key))["embedding"]
+
+
+class CNNClassifier(_NetworkClassifier):
+    __doc__ = f"""The CNN alone: log-Mel map -> CNN -> softmax (the paper's "CNN" rows).
+
+    Parameters
+    ----------{_NETWORK_PARAMS_DOC}
+    Attributes
+    ----------
+    classes_ : np.ndarray
+        Class labels, sorted.
+    cnn_ : torch.nn.Module
+        The trained network (eval mode).
+    history_ : list of dict
+        Per-epoch ``loss``, ``accuracy`` (training crops), ``lr``, ``seconds``
+        (and ``val_loss``, ``val_accuracy``).
+    n_epochs_, best_epoch_ : int
+        Epochs run, and the epoch whose weights were kept.
+    input_shapes_ : dict
+        Per-clip shape of each input field seen in ``fit``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> X = {{"log_mel": rng.normal(size=(8, 16, 24)).astype(np.float16)}}
+    >>> clf = CNNClassifier(epochs=1, batch_size=4, random_state=0, progress=False)
+    >>> clf.fit(X, [0, 1] * 4).predict_proba(X).shape
+    (8, 2)
+    """
+
+    _net_attr = "cnn_"
+
+    def __init__(
+        self,
+        architecture: str = "yang_cnn",
+        *,
+        epochs: int = 20,
+        batch_size: int = 32,
+        lr: float = 0.01,
+        optimizer: str = "sgd",
+        momentum: float = 0.9,
+        weight_decay: float = 5e-4,
+        time_pool: int = 4,
+        crop_frames: int | None = 432,
+        validation_fraction: float = 0.0,
+        patience: int | None = None,
+        random_state=None,
+        n_jobs: int | None = None,
+        progress: bool = True,
+        network_cache: str | None = None,
+    ):
+        self.architecture = architecture
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.optimizer = optimizer
+        self.momentum = momentum
+        self.weight_decay = weight_decay
+        self.time_pool = time_pool
+        self.crop_frames = crop_frames
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+        self.progress = progress
+        self.network_cache = network_cache
+
+
+class LSTMClassifier(_NetworkClassifier):
+    __doc__ = f"""The LSTM baseline: MFCC frame sequence -> BiLSTM -> softmax.
+
+    Defaults: Adam (lr 1e-3, no weight decay; LSTMs train far more slowly with
+    plain SGD), MFCC frames averaged by 8 (186 ms steps), random 20 s crops.
+
+    Parameters
+    ----------{_NETWORK_PARAMS_DOC}
+    Attributes
+    ----------
+    classes_, history_, n_epochs_, best_epoch_, input_shapes_
+        As for :class:`CNNClassifier`.
+    lstm_ : torch.nn.Module
+        The trained network (eval mode).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> X = {{"mfcc": rng.normal(size=(8, 20, 64)).astype(np.float32)}}
+    >>> clf = LSTMClassifier(epochs=1, batch_size=4, random_state=0, progress=False)
+    >>> clf.fit(X, ["a", "b"] * 4).predict(X).shape
+    (8,)
+    """
+
+    _net_attr = "lstm_"
+
+    def __init__(
+        self,
+        architecture: str = "lstm",
+        *,
+        epochs: int = 30,
+        batch_size: int = 32,
+        lr: float = 1e-3,
+        optimizer: str = "adam",
+        momentum: float = 0.9,
+        weight_decay: float = 0.0,
+        time_pool: int = 8,
+        crop_frames: int | None = 864,
+        validation_fraction: float = 0.0,
+        patience: int | None = None,
+        random_state=None,
+        n_jobs: int | None = None,
+        progress: bool = True,
+        network_cache: str | None = None,
+    ):
+        self.architecture = architecture
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.optimizer = optimizer
+        self.momentum = momentum
+        self.weight_decay = weight_decay
+        self.time_pool = time_pool
+        self.crop_frames = crop_frames
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+        self.progress = progress
+        self.network_cache = network_cache
