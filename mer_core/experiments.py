@@ -1,0 +1,294 @@
+"""Named experiments: the paper's four models, the ablations, and training budgets.
+
+=========================  ==================================================  ===============
+name                       model                                               features
+=========================  ==================================================  ===============
+``cnn``                    the CNN alone, softmax (eq. 1)                      log-Mel
+``svm``                    RBF SVM on screened MFCC statistics + low-level     MFCC, low-level
+``lstm``                   bidirectional LSTM on MFCC frames                   MFCC
+``cnn_svm``                the paper's CNN-SVM (eq. 6)                         all
+``cnn_svm_no_chords``      CNN-SVM without the chord vector                    ablation
+``cnn_svm_no_lowlevel``    CNN-SVM without the low-level features              ablation
+``cnn_svm_no_preemphasis`` CNN-SVM on features extracted without pre-emphasis  ablation
+``cnn_embedding_svm``      linear SVM on the CNN embedding alone               ablation
+=========================  ==================================================  ===============
+
+The CNN-SVM variants, and the CNN alone, train the *same* network on a fold
+when their network settings agree: networks are cached per fold (see
+``network_cache`` of the classifiers), so an ablation changes only what it
+names, and the comparison CNN vs CNN-SVM isolates the SVM head and the fused
+features. Reported training time always includes the network's training.
+
+Budgets fix how long networks train: ``paper`` (the book's configuration),
+``quick`` (fewer epochs, for the default ``make reproduce``) and ``tiny`` (for
+tests and smoke runs).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from mer_core.errors import MerError, ParameterError
+
+__all__ = [
+    "ABLATIONS",
+    "BUDGETS",
+    "MODELS",
+    "PAPER_MODELS",
+    "ModelSpec",
+    "build_estimator",
+    "evaluate_manifest",
+]
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A named model of the experiments: estimator class, parameters and feature overrides."""
+
+    name: str
+    title: str
+    estimator: str
+    params: dict = field(default_factory=dict)
+    features: dict = field(default_factory=dict)
+    description: str = ""
+
+
+MODELS: dict[str, ModelSpec] = {
+    "cnn": ModelSpec("cnn", "CNN", "CNNClassifier", description="the CNN alone (eq. 1)"),
+    "svm": ModelSpec("svm", "SVM", "SVMClassifier", description="SVM on hand-made features"),
+    "lstm": ModelSpec("lstm", "LSTM", "LSTMClassifier", description="LSTM on MFCC frames"),
+    "cnn_svm": ModelSpec("cnn_svm", "CNN-SVM", "CNNSVMClassifier", description="eq. (6)"),
+    "cnn_svm_no_chords": ModelSpec(
+        "cnn_svm_no_chords",
+        "CNN-SVM w/o chord vector",
+        "CNNSVMClassifier",
+        {"use_chords": False},
+    ),
+    "cnn_svm_no_lowlevel": ModelSpec(
+        "cnn_svm_no_lowlevel",
+        "CNN-SVM w/o low-level",
+        "CNNSVMClassifier",
+        {"use_lowlevel": False},
+    ),
+    "cnn_svm_no_preemphasis": ModelSpec(
+        "cnn_svm_no_preemphasis",
+        "CNN-SVM w/o pre-emphasis",
+        "CNNSVMClassifier",
+        features={"preemphasis": 0.0},
+    ),
+    "cnn_embedding_svm": ModelSpec(
+        "cnn_embedding_svm",
+        "CNN embedding + SVM",
+        "CNNSVMClassifier",
+        {"use_lowlevel": False, "use_chords": False},
+    ),
+}
+
+#: The four models of the paper's Tables 1-3, in table order.
+PAPER_MODELS = ("cnn", "svm", "lstm", "cnn_svm")
+#: The ablations of CNN-SVM.
+ABLATIONS = (
+    "cnn_svm_no_chords",
+    "cnn_svm_no_lowlevel",
+    "cnn_svm_no_preemphasis",
+    "cnn_embedding_svm",
+)
+
+#: Network training budgets (parameters of the network classifiers).
+BUDGETS: dict[str, dict] = {
+    "paper": {},  # the classifiers' defaults (CNN 20 epochs, LSTM 30)
+    "quick": {"epochs": 10},
+    "tiny": {"epochs": 2, "batch_size": 8},
+}
+
+
+def _estimator_class(name: str):
+    from mer_core import models
+
+    classes = {
+        "CNNClassifier": models.CNNClassifier,
+        "SVMClassifier": models.SVMClassifier,
+        "LSTMClassifier": models.LSTMClassifier,
+        "CNNSVMClassifier": models.CNNSVMClassifier,
+    }
+    return classes[name]
+
+
+def build_estimator(
+    name: str, *, budget: str = "paper", random_state=0, network_cache=None, **overrides
+):
+    """An unfitted estimator for a named model under a training budget.
+
+    Examples
+    --------
+    >>> est = build_estimator("cnn_svm_no_chords", budget="tiny")
+    >>> type(est).__name__, est.use_chords, est.epochs
+    ('CNNSVMClassifier', False, 2)
+    >>> build_estimator("lstm").epochs
+    30
+    """
+    if name not in MODELS:
+        raise ParameterError(f"unknown model {name!r}; expected one of {sorted(MODELS)}")
+    if budget not in BUDGETS:
+        raise ParameterError(f"unknown budget {budget!r}; expected one of {sorted(BUDGETS)}")
+    spec = MODELS[name]
+    cls = _estimator_class(spec.estimator)
+    est = cls()
+    accepted = est.get_params(deep=False)
+    params = {k: v for k, v in BUDGETS[budget].items() if k in accepted}
+    params.update(spec.params)
+    params["random_state"] = random_state
+    if network_cache is not None and "network_cache" in accepted:
+        params["network_cache"] = str(network_cache)
+    unknown = sorted(set(overrides) - set(accepted))
+    if unknown:
+        raise ParameterError(f"{spec.estimator} has no parameters {unknown}")
+    params.update(overrides)
+    return est.set_params(**params)
+
+
+def _clip_features(fs, manifest, use_text: bool):
+    """ClipFeatures of a FeatureSet, with the text of the manifest rows it holds."""
+    from mer_core.models import ClipFeatures
+
+    text = None
+    if use_text:
+        rows = manifest.iloc[fs.index]
+        text = [str(t) if isinstance(t, str) else "" for t in rows["text"]]
+    return ClipFeatures(
+        log_mel=fs.log_mel,
+        mfcc=fs.mfcc,
+        lowlevel=fs.lowlevel,
+        chords=fs.chords,
+        text=text,
+        lowlevel_names=fs.lowlevel_names,
+        chord_names=fs.chord_names,
+    )
+
+
+def evaluate_manifest(
+    manifest,
+    *,
+    scheme,
+    models=PAPER_MODELS,
+    budget: str = "paper",
+    n_splits: int = 5,
+    seed: int = 0,
+    out_dir,
+    feature_config=None,
+    cache_dir=None,
+    n_jobs: int = 1,
+    use_text: bool = False,
+    progress: bool = True,
+    dataset_name: str | None = None,
+) -> dict:
+    """Extract features, cross-validate the named models, write the results.
+
+    Every model sees the same folds (artist-grouped when every clip has an
+    artist). Results go to ``out_dir`` (see
+    :func:`mer_core.evaluation.report.write_results`); fold results are kept in
+    ``out_dir/folds`` so a stopped run resumes, and trained networks in
+    ``out_dir/networks``.
+
+    Returns
+    -------
+    dict
+        The JSON record written to ``out_dir/results.json``.
+    """
+    from mer_core.evaluation.protocol import run_cv
+    from mer_core.evaluation.report import write_results
+    from mer_core.extract import FeatureConfig, extract_features
+    from mer_core.schemes import get_scheme
+
+    sch = get_scheme(scheme) if isinstance(scheme, str) else scheme
+    models = list(models)
+    unknown = [m for m in models if m not in MODELS]
+    if unknown or not models:
+        raise ParameterError(f"unknown models {unknown or models}; expected from {list(MODELS)}")
+    if use_text and ("text" not in manifest or manifest["text"].isna().all()):
+        raise MerError("use_text=True, but the manifest has no text column with content")
+    base = feature_config or FeatureConfig(duration=sch.duration)
+    out_dir = Path(out_dir)
+    t_start = time.perf_counter()
+
+    # one feature extraction per distinct feature configuration
+    by_features: dict[tuple, list[str]] = {}
+    for m in models:
+        by_features.setdefault(tuple(sorted(MODELS[m].features.items())), []).append(m)
+    paths = manifest["path"].tolist()
+    feature_sets, failures = {}, []
+    for overrides in by_features:
+        cfg = dataclasses.replace(base, **dict(overrides))
+        fs = extract_features(
+            paths, config=cfg, cache_dir=cache_dir, n_jobs=n_jobs, progress=progress
+        )
+        feature_sets[overrides] = fs
+        failures += [f for f in fs.failures if f not in failures]
+    # keep the clips every feature set has
+    ok = set(range(len(paths)))
+    for fs in feature_sets.values():
+        ok &= set(fs.index.tolist())
+    keep = np.array(sorted(ok), dtype=int)
+    if len(keep) == 0:
+        raise MerError("no clip could be read; see the failures report")
+    rows = manifest.iloc[keep].reset_index(drop=True)
+    y = rows["label"].astype(str).to_numpy()
+    artists = rows["artist"] if "artist" in rows else None
+    grouped = artists is not None and artists.notna().all() and artists.nunique() < len(rows)
+    groups = artists.astype(str).to_numpy() if grouped else None
+
+    records, fingerprints, cv_all = [], {}, None
+    for overrides, names in by_features.items():
+        fs = feature_sets[overrides]
+        pos = np.searchsorted(fs.index, keep)
+        X = _clip_features(fs, manifest, use_text)[pos]
+        fingerprints[",".join(names)] = fs.fingerprint()
+        ests = {}
+        for n in names:
+            extra = (
+                {"use_text": True}
+                if use_text and MODELS[n].estimator == "CNNSVMClassifier"
+                else {}
+            )
+            ests[n] = build_estimator(
+                n, budget=budget, random_state=seed, network_cache=out_dir / "networks", **extra
+            )
+        cv = run_cv(
+            ests,
+            X,
+            y,
+            groups=groups,
+            n_splits=n_splits,
+            seed=seed,
+            run_dir=out_dir,
+            data_key=fs.fingerprint(),
+            labels=list(sch.labels),
+            progress=progress,
+        )
+        records += cv.folds
+        cv_all = cv
+    cv_all.folds = sorted(records, key=lambda r: (models.index(r["model"]), r["fold"]))
+    record = {
+        "dataset": dataset_name or sch.name,
+        "scheme": sch.name,
+        "models": models,
+        "titles": {m: MODELS[m].title for m in models},
+        "budget": budget,
+        "budget_params": BUDGETS[budget],
+        "seed": seed,
+        "n_splits": n_splits,
+        "grouped_by_artist": bool(grouped),
+        "n_artists": int(artists.nunique()) if grouped else None,
+        "feature_config": base.to_dict(),
+        "data_fingerprint": fingerprints,
+        "n_manifest": int(len(manifest)),
+        "failures": failures,
+        "use_text": use_text,
+        "wall_seconds": time.perf_counter() - t_start,
+    }
+    return write_results(cv_all, out_dir, record=record)
