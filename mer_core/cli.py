@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "mer_core.extract_cli",
     "mer_core.datasets.cli",
     "mer_core.synth.cli",
+    "mer_core.experiments_cli",
 )
 
 

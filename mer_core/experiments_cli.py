@@ -1,0 +1,265 @@
+"""``mer evaluate``, ``mer train`` and ``mer predict``: the models from the command line."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from mer_core.errors import MerError
+
+MODEL_FOLDER = "model"
+TRAIN_RECORD = "train.json"
+
+
+def _common(p, *, data_required: bool = True) -> None:
+    p.add_argument(
+        "--dataset",
+        required=True,
+        choices=["ema", "emotion", "4q"],
+        help="label scheme of the data (the paper's three datasets)",
+    )
+    p.add_argument(
+        "--data",
+        required=data_required,
+        help="dataset: a 4Q release folder, class folders, a CSV manifest, or a generated corpus",
+    )
+    p.add_argument(
+        "--budget", default="paper", choices=["paper", "quick", "tiny"], help="training budget"
+    )
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument(
+        "--duration", type=float, default=None, help="seconds per clip (default: scheme's)"
+    )
+    p.add_argument("--cache-dir", default=None, help="feature cache (default ~/.cache/mer)")
+    p.add_argument("--n-jobs", type=int, default=1, help="parallel feature workers (default 1)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def register(sub) -> None:
+    from mer_core.experiments import ABLATIONS, MODELS, PAPER_MODELS
+
+    p = sub.add_parser(
+        "evaluate",
+        help="cross-validate models on a dataset and write the results tables",
+        description="Artist-grouped (when artists are known) stratified k-fold cross-validation "
+        "of the paper's models on one dataset. Writes summary.csv, per_class.csv, "
+        "paired_tests.csv, folds.csv and results.json into OUT; a stopped run resumes.",
+    )
+    _common(p)
+    p.add_argument(
+        "--models",
+        default=",".join(PAPER_MODELS),
+        help=f"comma-separated models (default {','.join(PAPER_MODELS)}; all: {','.join(MODELS)})",
+    )
+    p.add_argument("--ablations", action="store_true", help=f"add {', '.join(ABLATIONS)}")
+    p.add_argument("--folds", type=int, default=5, help="number of folds (default 5)")
+    p.add_argument("--text", action="store_true", help="fuse the manifest's text into CNN-SVM")
+    p.add_argument("--out", required=True, help="results folder")
+    p.set_defaults(func=_evaluate)
+
+    p = sub.add_parser(
+        "train",
+        help="train one model on a whole dataset and save it",
+        description="Extract features, fit one model on every clip of the dataset and save it "
+        "(pickle-free) into OUT/model with OUT/train.json recording config, seed, versions and "
+        "data fingerprint. Use it with `mer predict --model OUT`.",
+    )
+    _common(p)
+    p.add_argument("--model", default="cnn_svm", choices=sorted(MODELS), help="model to train")
+    p.add_argument("--out", required=True, help="run folder to create")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing trained model")
+    p.set_defaults(func=_train)
+
+    p = sub.add_parser(
+        "predict",
+        help="the emotion of songs, from a model saved by `mer train`",
+        description="Print each song's predicted emotion and the per-class scores (softmax of "
+        "the decision values) of a model trained by `mer train`.",
+    )
+    p.add_argument("songs", nargs="+", help="audio files")
+    p.add_argument("--model", required=True, help="run folder written by `mer train`")
+    p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    p.add_argument("--cache-dir", default=None, help="feature cache (default ~/.cache/mer)")
+    p.set_defaults(func=_predict)
+
+
+def _load(args):
+    from mer_core.datasets import load_dataset
+
+    return load_dataset(args.data, scheme=args.dataset)
+
+
+def _feature_config(args):
+    from mer_core.extract import FeatureConfig
+    from mer_core.schemes import get_scheme
+
+    duration = args.duration if args.duration is not None else get_scheme(args.dataset).duration
+    return FeatureConfig(duration=duration)
+
+
+def _evaluate(args) -> int:
+    import pandas as pd
+
+    from mer_core.experiments import ABLATIONS, evaluate_manifest
+
+    models = [m.strip() for m in args.models.split(",") if m.strip()]
+    if args.ablations:
+        models += [a for a in ABLATIONS if a not in models]
+    manifest = _load(args)
+    rec = evaluate_manifest(
+        manifest,
+        scheme=args.dataset,
+        models=models,
+        budget=args.budget,
+        n_splits=args.folds,
+        seed=args.seed,
+        out_dir=args.out,
+        feature_config=_feature_config(args),
+        cache_dir=args.cache_dir,
+        n_jobs=args.n_jobs,
+        use_text=args.text,
+        progress=not args.quiet,
+        dataset_name=Path(args.data).name,
+    )
+    summary = pd.DataFrame(rec["summary"]).set_index("model")
+    cols = ["accuracy", "precision", "recall", "f1", "training_seconds"]
+    table = summary[cols].rename(index=rec["titles"]).round(3)
+    print(
+        f"\n{rec['dataset']} ({rec['scheme']}), {rec['n_clips']} clips, "
+        f"{rec['n_splits']}-fold CV{', grouped by artist' if rec['grouped_by_artist'] else ''}, "
+        f"seed {rec['seed']} (mean over folds)"
+    )
+    print(table.to_string())
+    if rec["paired_tests"]:
+        tests = pd.DataFrame(rec["paired_tests"])[["model", "f1_diff", "f1_p", "mcnemar_p"]]
+        print("\nCNN-SVM vs each model (corrected paired t-test on F1; McNemar):")
+        print(tests.round(4).to_string(index=False))
+    if rec["failures"]:
+        print(f"\n{len(rec['failures'])} files failed and were left out:")
+        for f in rec["failures"]:
+            print(f"  {f['error']}")
+    print(f"\nresults: {args.out}")
+    return 0
+
+
+def _train(args) -> int:
+    from mer_core.evaluation.report import environment
+    from mer_core.experiments import MODELS, build_estimator
+    from mer_core.extract import extract_features
+    from mer_core.io import atomic_write_json
+    from mer_core.models import ClipFeatures, save_model
+
+    out = Path(args.out)
+    if (out / MODEL_FOLDER).exists() and not args.overwrite:
+        raise MerError(f"{out / MODEL_FOLDER}: a trained model is already there (use --overwrite)")
+    manifest = _load(args)
+    spec = MODELS[args.model]
+    config = _feature_config(args)
+    if spec.features:
+        import dataclasses
+
+        config = dataclasses.replace(config, **spec.features)
+    fs = extract_features(
+        manifest["path"].tolist(),
+        config=config,
+        cache_dir=args.cache_dir,
+        n_jobs=args.n_jobs,
+        progress=not args.quiet,
+    )
+    if len(fs) == 0:
+        raise MerError(f"{args.data}: no clip could be read")
+    y = manifest["label"].astype(str).to_numpy()[fs.index]
+    X = ClipFeatures(
+        log_mel=fs.log_mel,
+        mfcc=fs.mfcc,
+        lowlevel=fs.lowlevel,
+        chords=fs.chords,
+        lowlevel_names=fs.lowlevel_names,
+        chord_names=fs.chord_names,
+    )
+    est = build_estimator(args.model, budget=args.budget, random_state=args.seed)
+    if "progress" in est.get_params():
+        est.set_params(progress=not args.quiet)
+    t0 = time.perf_counter()
+    est.fit(X, y)
+    seconds = time.perf_counter() - t0
+    save_model(est, out / MODEL_FOLDER, overwrite=args.overwrite)
+    atomic_write_json(
+        out / TRAIN_RECORD,
+        {
+            "model": args.model,
+            "title": spec.title,
+            "scheme": args.dataset,
+            "labels": [str(c) for c in est.classes_],
+            "budget": args.budget,
+            "seed": args.seed,
+            "feature_config": config.to_dict(),
+            "data": str(args.data),
+            "data_fingerprint": fs.fingerprint(),
+            "n_clips": len(fs),
+            "failures": fs.failures,
+            "training_seconds": seconds,
+            "environment": environment(),
+        },
+    )
+    print(f"trained {spec.title} on {len(fs)} clips in {seconds:.1f} s -> {out}")
+    for f in fs.failures:
+        print(f"  left out: {f['error']}")
+    return 0
+
+
+def _predict(args) -> int:
+    import numpy as np
+
+    from mer_core.extract import FeatureConfig, extract_features
+    from mer_core.models import ClipFeatures, load_model
+
+    run = Path(args.model)
+    record_path = run / TRAIN_RECORD
+    if not record_path.is_file():
+        raise MerError(f"{run}: not a run folder from `mer train` (no {TRAIN_RECORD})")
+    try:
+        record = json.loads(record_path.read_text())
+        config = FeatureConfig(**record["feature_config"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise MerError(f"{record_path}: unreadable training record ({exc})") from None
+    model = load_model(run / MODEL_FOLDER)
+    fs = extract_features(args.songs, config=config, cache_dir=args.cache_dir, progress=False)
+    results = []
+    if len(fs):
+        X = ClipFeatures(
+            log_mel=fs.log_mel,
+            mfcc=fs.mfcc,
+            lowlevel=fs.lowlevel,
+            chords=fs.chords,
+            lowlevel_names=fs.lowlevel_names,
+            chord_names=fs.chord_names,
+        )
+        proba = model.predict_proba(X)
+        for path, p in zip(fs.paths, proba, strict=True):
+            scores = {str(c): float(v) for c, v in zip(model.classes_, p, strict=True)}
+            results.append(
+                {"song": path, "emotion": str(model.classes_[int(np.argmax(p))]), "scores": scores}
+            )
+    errors = [{"song": f["path"], "error": f["error"]} for f in fs.failures]
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "model": record.get("title"),
+                    "scheme": record.get("scheme"),
+                    "predictions": results,
+                    "errors": errors,
+                },
+                indent=2,
+            )
+        )
+    else:
+        for r in results:
+            ranked = sorted(r["scores"].items(), key=lambda kv: -kv[1])
+            detail = ", ".join(f"{k} {v:.2f}" for k, v in ranked)
+            print(f"{r['song']}: {r['emotion']}  ({detail})")
+        for e in errors:
+            print(f"{e['song']}: error: {e['error']}")
+    return 1 if errors else 0
