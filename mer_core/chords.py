@@ -322,8 +322,11 @@ def chroma(
     peak = energy.max(axis=-1, keepdims=True)
     silent = energy <= np.maximum(peak * 10.0 ** (-top_db / 10.0), AMIN)
     ref = P.max(axis=-2, keepdims=True)  # each frame's loudest band
-    ref = np.where(ref > 0, ref, 1.0)
+    # A frame whose loudest band is below AMIN is silence; guarding it also keeps
+    # gamma / ref from overflowing on denormal float32 values (seen on real mp3s).
+    ref = np.where(ref > AMIN, ref, 1.0)
     L = np.log1p((gamma / ref) * P)
+    L = np.where(silent[..., None, :], 0.0, L)
     folded = L.reshape(L.shape[:-2] + (n_octaves, 12, L.shape[-1])).sum(axis=-3)
     C = np.roll(folded, p0 % 12, axis=-2)
     norm = C.max(axis=-2, keepdims=True)

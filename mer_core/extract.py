@@ -53,7 +53,7 @@ __all__ = [
 GROUPS = ("spectral", "lowlevel", "chords")
 
 # Bump a group's version when its code changes what it computes.
-GROUP_VERSIONS = {"spectral": 1, "lowlevel": 1, "chords": 2}
+GROUP_VERSIONS = {"spectral": 1, "lowlevel": 1, "chords": 3}
 
 
 @dataclass(frozen=True)
@@ -279,6 +279,9 @@ def _process_file(path: str, config: FeatureConfig, groups, cache_dir, use_cache
             with threadpool_limits(limits=1):
                 computed = clip_features(y, config=config, n_valid=n_valid, groups=missing)
             for g in missing:
+                for name, arr in computed[g].items():
+                    if not np.all(np.isfinite(arr)):
+                        raise MerError(f"{p}: {g} feature {name!r} has NaN or infinite values")
                 arrays = dict(computed[g])
                 arrays["n_valid"] = np.array(n_valid)
                 if use_cache:

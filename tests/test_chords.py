@@ -339,3 +339,16 @@ def test_bad_parameters(call, echo):
         call()
     assert echo in str(info.value)
     assert isinstance(info.value, MerError)
+
+
+def test_near_silent_frames_give_finite_chroma_and_vector():
+    """Regression: denormal-level float32 frames (seen in real mp3s) made gamma / ref
+    overflow and the chord vector NaN."""
+    sr = 22050
+    t = np.arange(2 * sr) / sr
+    y = (0.3 * np.sin(2 * np.pi * 261.63 * t)).astype(np.float32)
+    y[sr // 2 : sr] = 1e-23 * np.sin(2 * np.pi * 440 * t[sr // 2 : sr])  # denormal squares
+    for pre in (0.0, 0.97):
+        S = stft_power(y)
+        assert np.all(np.isfinite(chroma(S=S, sr=sr, preemphasis=pre)))
+        assert np.all(np.isfinite(chord_vector(S=S, sr=sr, preemphasis=pre)))
