@@ -26,16 +26,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import numpy as np
+from _harness import child_result, machine, run_child
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_DATA = HERE.parent.parent / "shared" / "data" / "4q-dev"
@@ -156,58 +153,16 @@ def _child_main(args) -> None:
         out = {"stages": stage_breakdown(files)}
     else:
         out = run_variant(args.child, files, args.n_jobs, args.cache)
-    print("RESULT " + json.dumps(out))
+    child_result(out)
 
 
 # ------------------------------------------------------------------ the harness
 
 
-def _tree_rss(pid: int) -> int:
-    """Resident memory (bytes) of a process and all its descendants, from /proc."""
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as fh:
-                    ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
-                children.setdefault(ppid, []).append(int(entry))
-            except (OSError, ValueError, IndexError):
-                continue
-    total, stack = 0, [pid]
-    while stack:
-        p = stack.pop()
-        try:
-            with open(f"/proc/{p}/statm") as fh:
-                total += int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-        except (OSError, ValueError):
-            pass
-        stack.extend(children.get(p, []))
-    return total
-
-
 def measure(variant: str, files_json: str, n_jobs: int = 1, cache: str | None = None) -> dict:
     cmd = [sys.executable, __file__, "--child", variant, "--files", files_json]
     cmd += ["--n-jobs", str(n_jobs)] + (["--cache", cache] if cache else [])
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
-    peak, done = 0, threading.Event()
-
-    def sample():
-        nonlocal peak
-        while not done.is_set():
-            peak = max(peak, _tree_rss(proc.pid))
-            time.sleep(0.02)
-
-    thread = threading.Thread(target=sample, daemon=True)
-    thread.start()
-    out, _ = proc.communicate()
-    done.set()
-    thread.join()
-    if proc.returncode != 0:
-        raise RuntimeError(f"variant {variant} failed with exit code {proc.returncode}")
-    line = next(ln for ln in out.splitlines() if ln.startswith("RESULT "))
-    res = json.loads(line[len("RESULT ") :])
-    res["peak_rss_mb"] = peak / 2**20
-    return res
+    return run_child(cmd)
 
 
 def generated_files(folder: Path, n: int) -> list[str]:
@@ -229,13 +184,6 @@ def generated_files(folder: Path, n: int) -> list[str]:
         sf.write(str(path), np.stack([y, y], axis=1).astype(np.float32), 44100)
         files.append(str(path))
     return files
-
-
-def versions() -> dict:
-    import importlib.metadata as md
-
-    names = ["numpy", "scipy", "librosa", "soundfile", "soxr", "joblib", "mer-core"]
-    return {n: md.version(n) for n in names}
 
 
 def main(argv=None) -> int:
@@ -296,10 +244,7 @@ def main(argv=None) -> int:
         "n_clips": len(files),
         "audio_seconds": audio_seconds,
         "clip_window_s": DURATION,
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
-        "python": platform.python_version(),
-        "versions": versions(),
-        "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "machine": machine(),
         "variants": rows,
         "stages_seconds": stages,
         "stages_x_realtime": {k: audio_seconds / v for k, v in stages.items() if v > 0},

@@ -1,0 +1,194 @@
+"""Benchmark of training and prediction: time and peak memory per model, and how
+training time grows with the number of clips.
+
+For each dataset -- the generated ``quick`` Emotion corpus, and the real 4Q
+development clips when present -- features are extracted first (cached, not
+timed); then every model of the paper's tables is fitted on all clips of a
+class-balanced subset and predicts them, each fit in a fresh subprocess so
+its peak memory (process and workers) is its own. Sizes: the whole generated
+corpus, and 150 / 300 / 600 clips of the 4Q set (150 / 300 / all clips of the
+generated corpus when 4Q is absent).
+
+Usage::
+
+    python benchmarks/bench_training.py [--data-4q DIR] [--budget paper] [--out FILE]
+
+Writes a JSON record and prints a table. A measurement, not a test: nothing is
+asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from _harness import child_result, machine, run_child
+
+HERE = Path(__file__).resolve().parent
+DEFAULT_4Q = HERE.parent.parent / "shared" / "data" / "4q-dev"
+MODELS = ("cnn", "svm", "lstm", "cnn_svm")
+
+
+def _features(spec: dict, n_jobs: int = 1):
+    from mer_core.extract import FeatureConfig, extract_features
+
+    return extract_features(
+        spec["paths"],
+        config=FeatureConfig(duration=spec["duration"]),
+        cache_dir=spec.get("cache_dir"),
+        n_jobs=n_jobs,
+        progress=False,
+    )
+
+
+def _subset(labels: list[str], size: int, seed: int = 0) -> np.ndarray:
+    """A class-balanced subset of ``size`` clips (indices, sorted)."""
+    labels = np.asarray(labels)
+    rng = np.random.default_rng(seed)
+    classes = np.unique(labels)
+    per = size // len(classes)
+    idx = [rng.choice(np.flatnonzero(labels == c), size=per, replace=False) for c in classes]
+    return np.sort(np.concatenate(idx))
+
+
+def child(spec_path: str, model: str, size: int, budget: str) -> None:
+    import torch
+
+    from mer_core.experiments import build_estimator
+    from mer_core.models import ClipFeatures
+
+    spec = json.loads(Path(spec_path).read_text())
+    fs = _features(spec)
+    labels = np.asarray(spec["labels"])[fs.index]
+    idx = _subset(labels.tolist(), size) if size < len(fs) else np.arange(len(fs))
+    X = ClipFeatures(log_mel=fs.log_mel, mfcc=fs.mfcc, lowlevel=fs.lowlevel, chords=fs.chords)[idx]
+    y = labels[idx]
+    est = build_estimator(model, budget=budget, random_state=0)
+    if "progress" in est.get_params():
+        est.set_params(progress=False)
+    t0 = time.perf_counter()
+    est.fit(X, y)
+    fit_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    est.predict(X)
+    predict_s = time.perf_counter() - t0
+    child_result(
+        {
+            "fit_s": fit_s,
+            "predict_s": predict_s,
+            "n_clips": int(len(y)),
+            "torch_threads": torch.get_num_threads(),
+        }
+    )
+
+
+def _dataset_specs(args, tmp: Path) -> list[dict]:
+    from mer_core.datasets import load_dataset
+    from mer_core.synth import generate_corpus
+
+    specs = []
+    corpus = Path(args.corpus_dir)
+    generate_corpus(corpus, scheme="emotion", profile="quick", seed=0, progress=True)
+    m = load_dataset(corpus, scheme="emotion")
+    n = len(m)
+    specs.append(
+        {
+            "name": "generated emotion (quick)",
+            "paths": m["path"].tolist(),
+            "labels": m["label"].tolist(),
+            "duration": 40.0,
+            "sizes": [n] if args.data_4q.is_dir() else [n // 4, n // 2, n],
+        }
+    )
+    if args.data_4q.is_dir():
+        m = load_dataset(args.data_4q, scheme="4q")
+        specs.append(
+            {
+                "name": "4q-dev (real)",
+                "paths": m["path"].tolist(),
+                "labels": m["label"].tolist(),
+                "duration": 40.0,
+                "sizes": [150, 300, len(m)],
+            }
+        )
+    for i, s in enumerate(specs):
+        s["cache_dir"] = args.cache_dir
+        s["file"] = str(tmp / f"spec{i}.json")
+        Path(s["file"]).write_text(json.dumps(s))
+    return specs
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--data-4q", type=Path, default=DEFAULT_4Q)
+    ap.add_argument("--budget", default="paper", choices=["paper", "quick", "tiny"])
+    ap.add_argument("--corpus-dir", default=str(Path.home() / ".cache" / "mer" / "bench-corpus"))
+    ap.add_argument("--cache-dir", default=None, help="feature cache (default ~/.cache/mer)")
+    ap.add_argument("--models", default=",".join(MODELS))
+    ap.add_argument("--out", type=Path, default=HERE / "results" / "bench_training.json")
+    ap.add_argument(
+        "--child", nargs=4, metavar=("SPEC", "MODEL", "SIZE", "BUDGET"), help=argparse.SUPPRESS
+    )
+    args = ap.parse_args(argv)
+    if args.child:
+        spec, model, size, budget = args.child
+        child(spec, model, int(size), budget)
+        return 0
+
+    from mer_core.io import atomic_write_json
+
+    tmp = Path(tempfile.mkdtemp(prefix="mer-bench-train-"))
+    record = {
+        "benchmark": "bench_training",
+        "budget": args.budget,
+        "machine": machine(),
+        "rows": [],
+    }
+    specs = _dataset_specs(args, tmp)
+    for spec in specs:
+        print(f"features for {spec['name']} ...", file=sys.stderr, flush=True)
+        fs = _features(spec, n_jobs=2)
+        spec_audio = float(np.sum(np.minimum(fs.n_valid / 22050, spec["duration"])))
+        for size in spec["sizes"]:
+            for model in args.models.split(","):
+                print(f"  {model} on {size} clips ...", file=sys.stderr, flush=True)
+                cmd = [
+                    sys.executable,
+                    __file__,
+                    "--child",
+                    spec["file"],
+                    model,
+                    str(size),
+                    args.budget,
+                ]
+                res = run_child(cmd)
+                res.update(
+                    dataset=spec["name"],
+                    model=model,
+                    size=size,
+                    dataset_audio_s=spec_audio,
+                    dataset_clips=len(fs),
+                )
+                record["rows"].append(res)
+    atomic_write_json(args.out, record)
+
+    print(
+        f"\n{'dataset':28s} {'model':8s} {'clips':>6s} {'fit s':>8s} {'predict s':>10s} "
+        f"{'peak MB':>8s}"
+    )
+    for r in record["rows"]:
+        print(
+            f"{r['dataset']:28s} {r['model']:8s} {r['n_clips']:6d} {r['fit_s']:8.1f} "
+            f"{r['predict_s']:10.2f} {r['peak_rss_mb']:8.0f}"
+        )
+    print(f"written: {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
