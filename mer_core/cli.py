@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "mer_core.datasets.cli",
     "mer_core.synth.cli",
     "mer_core.experiments_cli",
+    "mer_core.pipeline_cli",
 )
 
 

@@ -1,0 +1,189 @@
+"""The reproduction pipeline's steps, shared by ``make reproduce`` and the notebooks.
+
+A *profile* fixes the size of everything:
+
+=========  =======================  ============  ===============  =====
+profile    generated corpus         clip window   network budget   folds
+=========  =======================  ============  ===============  =====
+``tiny``   6 clips per class, ~5 s  5 s           ``tiny``         3
+``quick``  40 per class, ~15 s      15 s          ``quick``        5
+``paper``  the paper's sizes        50 / 40 s     ``paper``        5
+=========  =======================  ============  ===============  =====
+
+(``paper``: EMA 1654 clips of ~50 s, Emotion 1677 and 4Q 1471 of ~40 s,
+analysed over the paper's 50 / 40 s windows. The smaller profiles analyse the
+length their clips have, so the zero-fill does not dominate.)
+
+Layout of a build folder (``build/<profile>`` by default)::
+
+    data/<scheme>/        generated corpus (manifest.csv, ground_truth.jsonl, WAVs)
+    results/<name>/       a cross-validation run (summary.csv, results.json, ...)
+
+Every step is idempotent and resumable: :func:`ensure_dataset` generates only
+missing clips, :func:`ensure_results` reuses finished folds. ``make
+reproduce`` calls them through ``mer pipeline``; a notebook calls them
+directly, so its default parameters run on their own.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from mer_core.errors import MerError, ParameterError
+
+__all__ = [
+    "PROFILES",
+    "RunProfile",
+    "dataset_dir",
+    "ensure_dataset",
+    "ensure_results",
+    "get_run_profile",
+    "load_results",
+    "results_dir",
+]
+
+
+@dataclass(frozen=True)
+class RunProfile:
+    """Sizes of one reproduction profile (see the module table)."""
+
+    name: str
+    corpus_profile: str
+    window: float | None  # None: the scheme's own (50 / 40 s)
+    budget: str
+    n_splits: int
+
+
+PROFILES: dict[str, RunProfile] = {
+    "tiny": RunProfile("tiny", "tiny", 5.0, "tiny", 3),
+    "quick": RunProfile("quick", "quick", 15.0, "quick", 5),
+    "paper": RunProfile("paper", "paper", None, "paper", 5),
+}
+
+
+def get_run_profile(name: str) -> RunProfile:
+    """Look up a reproduction profile.
+
+    Examples
+    --------
+    >>> get_run_profile("quick").budget
+    'quick'
+    """
+    if name not in PROFILES:
+        raise ParameterError(f"unknown profile {name!r}; expected one of {sorted(PROFILES)}")
+    return PROFILES[name]
+
+
+def dataset_dir(build_dir, scheme: str) -> Path:
+    """Folder of the generated corpus of ``scheme`` in a build folder."""
+    return Path(build_dir) / "data" / scheme
+
+
+def results_dir(build_dir, name: str) -> Path:
+    """Folder of the cross-validation run ``name`` in a build folder."""
+    return Path(build_dir) / "results" / name
+
+
+def ensure_dataset(
+    build_dir,
+    scheme: str,
+    *,
+    profile: str = "quick",
+    seed: int = 0,
+    n_jobs: int = 1,
+    progress: bool = True,
+):
+    """Generate (or complete) the profile's corpus for ``scheme``; return its manifest."""
+    from mer_core.datasets import load_dataset
+    from mer_core.synth import generate_corpus
+
+    prof = get_run_profile(profile)
+    out = dataset_dir(build_dir, scheme)
+    generate_corpus(
+        out,
+        scheme=scheme,
+        profile=prof.corpus_profile,
+        seed=seed,
+        n_jobs=n_jobs,
+        progress=progress,
+    )
+    return load_dataset(out, scheme=scheme)
+
+
+def load_results(path) -> dict:
+    """The ``results.json`` record of a run folder (or of the file itself)."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "results.json"
+    if not path.is_file():
+        raise MerError(f"{path}: no results here yet (run `make reproduce` or `mer evaluate`)")
+    try:
+        return json.loads(path.read_text())
+    except ValueError as exc:
+        raise MerError(f"{path}: unreadable results ({exc})") from None
+
+
+def ensure_results(
+    build_dir,
+    scheme: str,
+    *,
+    profile: str = "quick",
+    name: str | None = None,
+    data=None,
+    models=None,
+    seed: int = 0,
+    n_jobs: int = 1,
+    progress: bool = True,
+) -> dict:
+    """Cross-validate the paper's models (and ablations) on one dataset, resuming.
+
+    Parameters
+    ----------
+    scheme : str
+        ``"ema"``, ``"emotion"`` or ``"4q"``.
+    name : str, optional
+        Run name (default: the scheme).
+    data : path, optional
+        A real dataset folder or manifest; default: the profile's generated
+        corpus (made if missing).
+    models : sequence of str, optional
+        Default: the paper's four models and the ablations.
+
+    Returns
+    -------
+    dict
+        The run's ``results.json`` record.
+    """
+    from mer_core.datasets import load_dataset
+    from mer_core.experiments import ABLATIONS, PAPER_MODELS, evaluate_manifest
+    from mer_core.extract import FeatureConfig
+    from mer_core.schemes import get_scheme
+
+    prof = get_run_profile(profile)
+    sch = get_scheme(scheme)
+    if data is None:
+        manifest = ensure_dataset(
+            build_dir, scheme, profile=profile, seed=seed, n_jobs=n_jobs, progress=progress
+        )
+        window = prof.window or sch.duration
+        dataset_name = f"generated {scheme} ({prof.corpus_profile})"
+    else:
+        manifest = load_dataset(data, scheme=scheme)
+        window = sch.duration  # real clips: the paper's window
+        dataset_name = Path(data).name
+    models = list(models) if models is not None else list(PAPER_MODELS + ABLATIONS)
+    return evaluate_manifest(
+        manifest,
+        scheme=sch,
+        models=models,
+        budget=prof.budget,
+        n_splits=prof.n_splits,
+        seed=seed,
+        out_dir=results_dir(build_dir, name or scheme),
+        feature_config=FeatureConfig(duration=window),
+        n_jobs=n_jobs,
+        progress=progress,
+        dataset_name=dataset_name,
+    )
