@@ -1,0 +1,99 @@
+"""Tables and figures of the benchmarks (``benchmarks/``), for the performance chapter.
+
+The benchmark scripts write JSON records; these functions only read records
+(already loaded) and shape them, so every number shown comes from a recorded
+run with its machine, load average and package versions.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+__all__ = [
+    "features_table",
+    "load_benchmark",
+    "plot_training_scaling",
+    "stages_table",
+    "training_table",
+]
+
+
+def load_benchmark(bench_dir, name: str) -> dict | None:
+    """The record ``<bench_dir>/<name>.json``, or None when it has not been run."""
+    if not bench_dir:
+        return None
+    path = Path(bench_dir) / f"{name}.json"
+    if not path.is_file():
+        return None
+    return json.loads(path.read_text())
+
+
+def features_table(record: dict) -> pd.DataFrame:
+    """Front-end throughput (times realtime) and peak memory per variant.
+
+    Examples
+    --------
+    >>> rec = {"variants": [{"label": "a", "n_jobs": 1, "seconds": 2.0, "x_realtime": 500.0,
+    ...                      "peak_rss_mb": 100.0}]}
+    >>> float(features_table(rec).loc["a", "x realtime"])
+    500.0
+    """
+    rows = [
+        {
+            "variant": v["label"],
+            "jobs": v["n_jobs"],
+            "seconds": round(v["seconds"], 2),
+            "x realtime": round(v["x_realtime"], 0),
+            "peak memory (MB)": round(v["peak_rss_mb"], 0),
+        }
+        for v in record["variants"]
+    ]
+    return pd.DataFrame(rows).set_index("variant")
+
+
+def stages_table(record: dict) -> pd.DataFrame:
+    """Seconds and times-realtime of each stage of the front end (one job)."""
+    return pd.DataFrame(
+        {
+            "seconds": pd.Series(record["stages_seconds"]).round(3),
+            "x realtime": pd.Series(record["stages_x_realtime"]).round(0),
+        }
+    )
+
+
+def training_table(record: dict) -> pd.DataFrame:
+    """Fit and predict time and peak memory per (dataset, model, clips)."""
+    rows = [
+        {
+            "dataset": r["dataset"],
+            "model": r["model"],
+            "clips": r["n_clips"],
+            "fit (s)": round(r["fit_s"], 2),
+            "predict (s)": round(r["predict_s"], 2),
+            "peak memory (MB)": round(r["peak_rss_mb"], 0),
+        }
+        for r in record["rows"]
+    ]
+    return pd.DataFrame(rows)
+
+
+def plot_training_scaling(record: dict):
+    """Fit time against number of clips, one line per (dataset, model)."""
+    import matplotlib.pyplot as plt
+
+    df = training_table(record)
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    for (dataset, model), g in df.groupby(["dataset", "model"], sort=False):
+        if g["clips"].nunique() > 1:
+            ax.plot(g["clips"], g["fit (s)"], marker="o", label=f"{model} ({dataset})")
+    ax.set_xlabel("training clips")
+    ax.set_ylabel("fit time (s)")
+    ax.set_title("Training time against data size")
+    ax.grid(alpha=0.3)
+    if ax.lines:
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
