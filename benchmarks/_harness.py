@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import subprocess
 import threading
 import time
@@ -70,32 +69,12 @@ def child_result(obj: dict) -> None:
 
 
 def machine() -> dict:
-    """The machine and the versions that shape the timings."""
-    import importlib.metadata as md
+    """The machine, its load and the versions that shape the timings."""
+    from mer_core.evaluation.report import environment
 
-    names = [
-        "numpy",
-        "scipy",
-        "librosa",
-        "soundfile",
-        "soxr",
-        "joblib",
-        "torch",
-        "scikit-learn",
-        "mer-core",
-    ]
-    versions = {}
-    for n in names:
-        try:
-            versions[n] = md.version(n)
-        except md.PackageNotFoundError:
-            versions[n] = None
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     return {
         "cpus": os.cpu_count(),
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "load_average_at_start": load,
-        "versions": versions,
+        "load_average_at_start": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
         "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        **environment(),
     }

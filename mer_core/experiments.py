@@ -160,15 +160,7 @@ def _clip_features(fs, manifest, use_text: bool):
     if use_text:
         rows = manifest.iloc[fs.index]
         text = [str(t) if isinstance(t, str) else "" for t in rows["text"]]
-    return ClipFeatures(
-        log_mel=fs.log_mel,
-        mfcc=fs.mfcc,
-        lowlevel=fs.lowlevel,
-        chords=fs.chords,
-        text=text,
-        lowlevel_names=fs.lowlevel_names,
-        chord_names=fs.chord_names,
-    )
+    return ClipFeatures.from_feature_set(fs, text=text)
 
 
 def evaluate_manifest(
