@@ -109,8 +109,14 @@ class CVResult:
         return pred
 
 
+# Parameters that cannot change a fold's result (display, threads, where caches live).
+_NEUTRAL_PARAMS = {"progress", "n_jobs", "network_cache"}
+
+
 def _fold_key(name, estimator, fold, train, test, data_key) -> str:
-    params = {k: v for k, v in estimator.get_params(deep=False).items() if k != "progress"}
+    params = {
+        k: v for k, v in estimator.get_params(deep=False).items() if k not in _NEUTRAL_PARAMS
+    }
     return json_digest(
         {
             "model": name,
