@@ -89,12 +89,15 @@ results: $(RESULTS)
 $(BUILD)/data/%/manifest.csv: | $(STAMP)
 	$(BIN)/mer pipeline data --build $(BUILD) --profile $(PROFILE) --scheme $* --n-jobs $(N_JOBS)
 
+# (A resumed run leaves an unchanged results.json alone; `touch` marks it current.)
 $(BUILD)/results/%/results.json: $(BUILD)/data/%/manifest.csv
 	$(BIN)/mer pipeline results --build $(BUILD) --profile $(PROFILE) --scheme $* --n-jobs $(N_JOBS)
+	@touch $@
 
 $(BUILD)/results/4q-real/results.json: | $(STAMP)
 	$(BIN)/mer pipeline results --build $(BUILD) --profile $(PROFILE) --scheme 4q \
 		--name 4q-real --data "$(DATA_4Q)" --n-jobs $(N_JOBS)
+	@touch $@
 
 # Notebook parameters: rewritten only when their content changes.
 $(BUILD)/params.yml: FORCE | $(STAMP)

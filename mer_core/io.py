@@ -49,9 +49,15 @@ def atomic_path(path, *, suffix: str | None = None):
         raise
 
 
-def atomic_write_bytes(path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically (see :func:`atomic_path`)."""
+def atomic_write_bytes(path, data: bytes, *, only_if_changed: bool = False) -> Path:
+    """Write ``data`` to ``path`` atomically (see :func:`atomic_path`).
+
+    With ``only_if_changed``, a file that already holds exactly ``data`` is left
+    alone (its time stamp too, so ``make`` sees nothing new).
+    """
     path = Path(path)
+    if only_if_changed and path.is_file() and path.read_bytes() == data:
+        return path
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as fh:
             fh.write(data)
@@ -60,10 +66,10 @@ def atomic_write_bytes(path, data: bytes) -> Path:
     return path
 
 
-def atomic_write_json(path, obj, *, indent: int = 2) -> Path:
+def atomic_write_json(path, obj, *, indent: int = 2, only_if_changed: bool = False) -> Path:
     """Write ``obj`` as JSON (sorted keys, trailing newline) to ``path`` atomically."""
     text = json.dumps(obj, indent=indent, sort_keys=True, default=_json_default) + "\n"
-    return atomic_write_bytes(path, text.encode("utf-8"))
+    return atomic_write_bytes(path, text.encode("utf-8"), only_if_changed=only_if_changed)
 
 
 def _json_default(obj):

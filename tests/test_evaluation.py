@@ -124,3 +124,19 @@ def test_write_results(tmp_path):
     assert stored["data_fingerprint"] == "abc" and stored == json.loads(json.dumps(rec))
     assert stored["environment"]["versions"]["scikit-learn"]
     assert np.sum(stored["confusion"]["cnn_svm"]) == len(y)
+
+
+def test_resumed_run_leaves_result_files_untouched(tmp_path):
+    """So that `make` sees no new results after a notebook re-reads a finished run."""
+    X, y, artists = _toy()
+    models = {"cnn_svm": LogisticRegression(max_iter=500)}
+    out = tmp_path / "run"
+    cv = run_cv(models, X, y, groups=artists, run_dir=out, progress=False)
+    write_results(cv, out, record={"seed": 0, "wall_seconds": 1.0})
+    stamps = {p.name: p.stat().st_mtime_ns for p in out.glob("*.*")}
+    again = run_cv(models, X, y, groups=artists, run_dir=out, progress=False)
+    rec = write_results(again, out, record={"seed": 0, "wall_seconds": 2.0})
+    assert {p.name: p.stat().st_mtime_ns for p in out.glob("*.*")} == stamps
+    assert rec["resumed_folds"] == 5 and rec["wall_seconds"] == 2.0
+    write_results(again, out, record={"seed": 1, "wall_seconds": 2.0})  # a real change
+    assert (out / "results.json").stat().st_mtime_ns != stamps["results.json"]

@@ -341,3 +341,12 @@ def test_baselines_run_on_tiny_corpus(tiny):
     assert r["chance"] == 0.5
     with pytest.raises(ParameterError):
         baseline_accuracy(out, features="lyrics")
+
+
+def test_regenerating_a_complete_corpus_touches_no_file(tmp_path):
+    """A finished corpus asked for again keeps every file and time stamp (make sees nothing)."""
+    out = tmp_path / "c"
+    generate_corpus(out, scheme="4q", n_per_class=1, profile="tiny", duration=2.0, progress=False)
+    stamps = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
+    generate_corpus(out, scheme="4q", n_per_class=1, profile="tiny", duration=2.0, progress=False)
+    assert {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()} == stamps

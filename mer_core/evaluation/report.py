@@ -9,6 +9,7 @@ seed, package versions and data fingerprint, all written atomically.
 
 from __future__ import annotations
 
+import json
 import platform
 from pathlib import Path
 
@@ -18,7 +19,7 @@ import pandas as pd
 from mer_core.evaluation.metrics import METRICS
 from mer_core.evaluation.protocol import CVResult
 from mer_core.evaluation.stats import corrected_paired_ttest, mcnemar_test, mean_ci
-from mer_core.io import atomic_path, atomic_write_json
+from mer_core.io import atomic_write_bytes, atomic_write_json
 
 __all__ = [
     "confusion_matrix",
@@ -144,8 +145,11 @@ def environment() -> dict:
 
 
 def _write_csv(df: pd.DataFrame, path: Path, **kw) -> None:
-    with atomic_path(path, suffix=".csv") as tmp:
-        df.to_csv(tmp, **kw)
+    atomic_write_bytes(path, df.to_csv(**kw).encode("utf-8"), only_if_changed=True)
+
+
+#: Fields of a run record that differ between a run and its resumed re-run.
+VOLATILE = ("wall_seconds", "resumed_folds")
 
 
 def write_results(cv: CVResult, out_dir, *, record: dict, reference: str = "cnn_svm") -> dict:
@@ -172,5 +176,19 @@ def write_results(cv: CVResult, out_dir, *, record: dict, reference: str = "cnn_
         "confusion": {m: confusion_matrix(cv, m).values.tolist() for m in cv.models()},
         "resumed_folds": int(sum(r["resumed"] for r in cv.folds)),
     }
-    atomic_write_json(out / "results.json", full)
+    # A resumed run that reproduces the stored record leaves the file untouched, so
+    # `make` does not see new results (and does not re-execute the notebooks).
+    path = out / "results.json"
+    try:
+        old = json.loads(path.read_text())
+    except (OSError, ValueError):
+        old = None
+    new = json.loads(json.dumps(full, default=str))
+    if old is not None and _stable(old) == _stable(new):
+        return {**old, **{k: full[k] for k in VOLATILE}}
+    atomic_write_json(path, full)
     return full
+
+
+def _stable(record: dict) -> dict:
+    return {k: v for k, v in record.items() if k not in VOLATILE}

@@ -43,7 +43,6 @@ import numpy as np
 from mer_core import __version__
 from mer_core.errors import ParameterError
 from mer_core.io import (
-    atomic_path,
     atomic_write_bytes,
     atomic_write_json,
     file_digest,
@@ -491,7 +490,8 @@ def generate_corpus(
     records.sort(key=lambda r: (order[r["row"]["label"]], r["row"]["index"]))
     df = pd.DataFrame([r["row"] for r in records], columns=list(MANIFEST_COLUMNS))
     gt_text = "".join(json.dumps(r["ground_truth"], sort_keys=True) + "\n" for r in records)
-    atomic_write_bytes(out / "ground_truth.jsonl", gt_text.encode("utf-8"))
+    # unchanged files keep their time stamps (so `make` sees nothing new)
+    atomic_write_bytes(out / "ground_truth.jsonl", gt_text.encode("utf-8"), only_if_changed=True)
     atomic_write_json(
         out / "corpus.json",
         {
@@ -511,9 +511,11 @@ def generate_corpus(
             "latent_sd": LATENT_SD,
             "artists": [a.summary() for a in _artists(sch.name, seed)],
         },
+        only_if_changed=True,
     )
-    with atomic_path(out / "manifest.csv") as tmp:
-        df.to_csv(tmp, index=False)
+    atomic_write_bytes(
+        out / "manifest.csv", df.to_csv(index=False).encode("utf-8"), only_if_changed=True
+    )
     journal.unlink(missing_ok=True)
     n_rendered = sum(r["rendered"] for r in records)
     df.attrs.update(
