@@ -101,7 +101,7 @@ def _dataset_specs(args, tmp: Path) -> list[dict]:
             "name": "generated emotion (quick)",
             "paths": m["path"].tolist(),
             "labels": m["label"].tolist(),
-            "duration": 40.0,
+            "duration": 15.0,  # the quick profile's analysis window (mer_core.pipeline)
             "sizes": [n] if args.data_4q.is_dir() else [n // 4, n // 2, n],
         }
     )

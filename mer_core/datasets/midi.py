@@ -103,13 +103,17 @@ def find_midi(root) -> list[Path]:
     return found
 
 
-def render_midi(pm, *, sr: int = DEFAULT_SR) -> np.ndarray:
-    """Mono float32 audio of a :class:`pretty_midi.PrettyMIDI` (sine synthesis).
+#: Part of every rendered file's name: bump when the default rendering changes.
+RENDER_VERSION = 2
 
-    Uses :meth:`pretty_midi.PrettyMIDI.synthesize`: every note a sine at its
-    pitch, drums silent. Plain, but it keeps pitch, harmony, rhythm, tempo and
-    dynamics; pass a soundfont renderer as ``renderer`` to :func:`load_midi`
-    for realistic timbre.
+
+def render_midi(pm, *, sr: int = DEFAULT_SR) -> np.ndarray:
+    """Mono float32 audio of a :class:`pretty_midi.PrettyMIDI`, by the project's renderer.
+
+    The General MIDI soundfont synthesiser of the generated corpus
+    (:func:`mer_core.synth.render.render_pretty_midi`), so labelled MIDI and
+    generated music sound alike; it falls back to the additive synthesiser when
+    ``tinysoundfont`` is not installed.
 
     Examples
     --------
@@ -122,8 +126,9 @@ def render_midi(pm, *, sr: int = DEFAULT_SR) -> np.ndarray:
     >>> y.dtype, y.ndim, bool(abs(y).max() > 0)
     (dtype('float32'), 1, True)
     """
-    y = pm.synthesize(fs=int(sr))
-    return np.asarray(y, dtype=np.float32)
+    from mer_core.synth.render import render_pretty_midi
+
+    return render_pretty_midi(pm, sr=int(sr))
 
 
 def _scheme_labels(scheme) -> dict:
@@ -363,7 +368,7 @@ def load_midi(
         rel = midi.relative_to(root) if _inside(str(midi), str(root)) else Path(midi.name)
         key = hashlib.sha256()
         key.update(midi.read_bytes())
-        key.update(f"|{sr}|{renderer_name}".encode())
+        key.update(f"|{sr}|{renderer_name}|v{RENDER_VERSION}".encode())
         out = out_dir / rel.parent / f"{rel.stem}-{key.hexdigest()[:12]}.wav"
         if overwrite or not out.is_file():
             todo.append((str(midi), str(out)))
