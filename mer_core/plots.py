@@ -320,11 +320,17 @@ def plot_mfcc(M, *, sr: float, hop_length: int = 512, title: str | None = None) 
     'MFCC order n'
     """
     M = _image(M, "M")
-    n_mfcc, n_frames = M.shape
     fig = _figure(10, 3.6)
     ax = fig.add_subplot()
-    rest = M[1:] if n_mfcc > 1 else M
-    lim = float(np.percentile(np.abs(rest), 99)) or 1.0
+    _mfcc_image(fig, ax, M, sr=sr, hop_length=hop_length, label="coefficient (dB units)")
+    ax.set(ylabel="MFCC order n", title=title or f"MFCC, L = {M.shape[0]} orders")
+    return fig
+
+
+def _mfcc_image(fig, ax, M, *, sr: float, hop_length: int, label: str) -> None:
+    """Draw MFCCs on ``ax`` with a symmetric scale set by orders 1 and up."""
+    n_mfcc, n_frames = M.shape
+    lim = float(np.percentile(np.abs(M[1:] if n_mfcc > 1 else M), 99)) or 1.0
     end = _time_axis(n_frames, sr, hop_length)
     im = ax.imshow(
         M,
@@ -336,10 +342,9 @@ def plot_mfcc(M, *, sr: float, hop_length: int = 512, title: str | None = None) 
         extent=(0, end, -0.5, n_mfcc - 0.5),
         interpolation="nearest",
     )
-    fig.colorbar(im, ax=ax, label="coefficient (dB units)")
+    fig.colorbar(im, ax=ax, label=label)
     ax.yaxis.get_major_locator().set_params(integer=True)
-    ax.set(xlabel="time (s)", ylabel="MFCC order n", title=title or f"MFCC, L = {n_mfcc} orders")
-    return fig
+    ax.set_xlabel("time (s)")
 
 
 def plot_front_end(
@@ -397,20 +402,8 @@ def plot_front_end(
         ylabel="Mel band",
         title=f"Log-Mel ({n_mels} bands, after pre-emphasis)",
     )
-    lim = float(np.percentile(np.abs(C[1:] if n_mfcc > 1 else C), 99)) or 1.0
-    im = ax_c.imshow(
-        C,
-        origin="lower",
-        aspect="auto",
-        cmap="RdBu_r",
-        vmin=-lim,
-        vmax=lim,
-        extent=(0, end, -0.5, n_mfcc - 0.5),
-        interpolation="nearest",
-    )
-    fig.colorbar(im, ax=ax_c, label="dB units")
-    ax_c.yaxis.get_major_locator().set_params(integer=True)
-    ax_c.set(xlabel="time (s)", ylabel="order n", title=f"MFCC (L = {n_mfcc})")
+    _mfcc_image(fig, ax_c, C, sr=sr, hop_length=hop_length, label="dB units")
+    ax_c.set(ylabel="order n", title=f"MFCC (L = {n_mfcc})")
     return fig
 
 
