@@ -54,6 +54,12 @@ def register(sub) -> None:
     )
     p.add_argument("--ablations", action="store_true", help=f"add {', '.join(ABLATIONS)}")
     p.add_argument("--folds", type=int, default=5, help="number of folds (default 5)")
+    p.add_argument(
+        "--repeats",
+        type=int,
+        default=1,
+        help="repeat the cross-validation with other fold splits (default 1)",
+    )
     p.add_argument("--text", action="store_true", help="fuse the manifest's text into CNN-SVM")
     p.add_argument("--out", required=True, help="results folder")
     p.set_defaults(func=_evaluate)
@@ -113,6 +119,7 @@ def _evaluate(args) -> int:
         models=models,
         budget=args.budget,
         n_splits=args.folds,
+        n_repeats=args.repeats,
         seed=args.seed,
         out_dir=args.out,
         feature_config=_feature_config(args),

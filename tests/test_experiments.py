@@ -48,14 +48,19 @@ def test_evaluate_all_models_and_ablations(corpus, cache, tmp_path):
     for col in ("accuracy", "precision", "recall", "f1", "training_seconds", "f1_ci_low"):
         assert summary[col].notna().all()
     assert rec["grouped_by_artist"] and rec["n_clips"] == 24
-    assert set(rec["data_fingerprint"]) == {
-        "cnn,svm,lstm,cnn_svm,cnn_svm_no_chords,cnn_svm_no_lowlevel,cnn_embedding_svm",
-        "cnn_svm_no_preemphasis",
-    }
+    same_features = [m for m in PAPER_MODELS + ABLATIONS if m != "cnn_svm_no_preemphasis"]
+    assert set(rec["data_fingerprint"]) == {",".join(same_features), "cnn_svm_no_preemphasis"}
     tests = pd.read_csv(tmp_path / "run" / "paired_tests.csv")
     assert len(tests) == len(PAPER_MODELS + ABLATIONS) - 1
-    # two feature extractions (with and without pre-emphasis), two networks per fold
-    assert len(list((tmp_path / "run" / "networks").iterdir())) == 2 * 3 + 3  # + LSTM
+    # per fold: the recipe's CNN (shared by the CNN and every CNN-SVM variant), its
+    # twin on features without pre-emphasis, the paper recipe's CNN, two LSTMs
+    assert len(list((tmp_path / "run" / "networks").iterdir())) == 5 * 3
+    # every fold records calibrated probabilities and the SVMs' inner-fold choice of C
+    folds = [json.loads(p.read_text()) for p in (tmp_path / "run" / "folds").rglob("*.json")]
+    assert all(f["ece"] is not None and 0 <= f["ece"] <= 1 for f in folds)
+    chosen = [f["selection"]["C"] for f in folds if f["model"] in ("svm", "cnn_svm")]
+    assert len(chosen) == 6 and all(c > 0 for c in chosen)
+    assert summary["ece"].notna().all()
 
 
 def test_same_seed_same_tables_and_resume(corpus, cache, tmp_path):

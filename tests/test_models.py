@@ -129,7 +129,7 @@ def test_lstm_forward_shapes():
 
 
 def test_registry_and_factory():
-    assert set(ARCHITECTURES) == {"yang_cnn", "lstm"}
+    assert set(ARCHITECTURES) == {"yang_cnn", "lstm", "lstm_mel"}
     assert network_input("yang_cnn") == "log_mel" and network_input("lstm") == "mfcc"
     net = yang_cnn()  # the book's configuration: 128 Mel bands, 4 classes
     assert count_parameters(net) == 229_108

@@ -12,7 +12,7 @@ import numpy as np
 
 from mer_core.errors import ParameterError
 
-__all__ = ["METRICS", "classification_metrics"]
+__all__ = ["METRICS", "classification_metrics", "expected_calibration_error"]
 
 #: The headline metrics, in table order.
 METRICS = ("accuracy", "precision", "recall", "f1")
@@ -84,3 +84,43 @@ def classification_metrics(y_true, y_pred, *, labels) -> dict:
         },
         "confusion": cm.tolist(),
     }
+
+
+def expected_calibration_error(y_true, proba, *, labels, n_bins: int = 10) -> float:
+    """Expected calibration error of the top-class probability (Guo et al. 2017).
+
+    Clips are binned by the probability of their predicted class into
+    ``n_bins`` equal-width bins; the ECE is the clip-weighted mean over bins of
+    ``|accuracy - mean confidence|``. 0 is perfectly calibrated.
+
+    Parameters
+    ----------
+    y_true : sequence
+        True labels.
+    proba : array-like, shape (n_clips, n_classes)
+        Predicted probabilities, columns in the order of ``labels``.
+    labels : sequence
+        The classes, in column order.
+
+    Examples
+    --------
+    >>> expected_calibration_error(["a", "b"], [[0.9, 0.1], [0.2, 0.8]], labels=["a", "b"])
+    0.15
+    """
+    y_true = np.asarray(y_true)
+    P = np.asarray(proba, dtype=np.float64)
+    labels = list(labels)
+    if P.ndim != 2 or P.shape != (len(y_true), len(labels)) or len(y_true) == 0:
+        raise ParameterError(
+            f"proba must have shape ({len(y_true)}, {len(labels)}), got {P.shape}"
+        )
+    index = {label: i for i, label in enumerate(labels)}
+    t = np.array([index[v] for v in y_true])
+    conf = P.max(axis=1)
+    correct = (P.argmax(axis=1) == t).astype(float)
+    bins = np.minimum((conf * n_bins).astype(int), n_bins - 1)
+    ece = 0.0
+    for b in np.unique(bins):
+        sel = bins == b
+        ece += sel.mean() * abs(correct[sel].mean() - conf[sel].mean())
+    return round(float(ece), 12)

@@ -29,7 +29,11 @@ from pathlib import Path
 import numpy as np
 
 from mer_core.errors import MerError, ParameterError
-from mer_core.evaluation.metrics import METRICS, classification_metrics
+from mer_core.evaluation.metrics import (
+    METRICS,
+    classification_metrics,
+    expected_calibration_error,
+)
 from mer_core.io import atomic_write_json, json_digest
 
 __all__ = ["CVResult", "make_folds", "run_cv"]
@@ -207,6 +211,7 @@ def run_cv(
                 pred = est.predict(X_te)
                 predict_seconds = time.perf_counter() - t0
                 scores = est.decision_function(X_te) if hasattr(est, "decision_function") else None
+                proba = _proba(est, X_te, labels)
                 metrics = classification_metrics(y[test], pred, labels=labels)
                 record = {
                     "key": key,
@@ -226,6 +231,11 @@ def run_cv(
                     "test_index": test.tolist(),
                     "y_pred": [_plain(v) for v in pred],
                     "decision": None if scores is None else np.round(scores, 6).tolist(),
+                    "selection": _selection(est),
+                    "proba": None if proba is None else np.round(proba, 6).tolist(),
+                    "ece": None
+                    if proba is None
+                    else expected_calibration_error(y[test], proba, labels=labels),
                     "resumed": False,
                 }
                 if path is not None:
@@ -243,6 +253,24 @@ def training_seconds(record: dict) -> float:
     time when the network was read from the network cache instead of trained."""
     extra = record.get("network_seconds", 0.0) if record.get("network_cached") else 0.0
     return float(record["fit_seconds"] + extra)
+
+
+def _proba(est, X_te, labels) -> np.ndarray | None:
+    """Class probabilities in ``labels`` order (None for a model without them)."""
+    if not hasattr(est, "predict_proba"):
+        return None
+    proba = np.asarray(est.predict_proba(X_te), dtype=np.float64)
+    classes = [str(c) for c in getattr(est, "classes_", labels)]
+    if sorted(classes) != sorted(str(c) for c in labels):
+        return None  # a class missing from the training part: no full distribution
+    return proba[:, [classes.index(str(c)) for c in labels]]
+
+
+def _selection(est) -> dict | None:
+    """What the estimator chose on inner folds of its training part (e.g. its ``C``)."""
+    if getattr(est, "C_scores_", None):
+        return {"C": float(est.C_), "inner_f1": dict(est.C_scores_)}
+    return None
 
 
 def _plain(v):

@@ -59,6 +59,14 @@ def summary_table(cv: CVResult) -> pd.DataFrame:
             row[f"{metric}_std"] = s["std"]
             row[f"{metric}_ci_low"] = s["ci_low"]
             row[f"{metric}_ci_high"] = s["ci_high"]
+        ece = [r.get("ece") for r in cv.folds if r["model"] == model]
+        if ece and all(e is not None for e in ece):
+            s = mean_ci(ece)
+            row["ece"], row["ece_ci_low"], row["ece_ci_high"] = (
+                s["mean"],
+                s["ci_low"],
+                s["ci_high"],
+            )
         rows.append(row)
     return pd.DataFrame(rows).set_index("model")
 

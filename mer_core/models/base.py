@@ -6,9 +6,10 @@
   classes, the sign of the one-column decision), so ``predict``,
   ``decision_function`` and ``predict_proba`` always agree;
 * ``predict_proba`` is the softmax of the decision values: the network's own
-  class probabilities for the CNN and LSTM, an *uncalibrated* monotone
-  transform of the SVM margins for the SVM-based models (rankings and argmax are
-  meaningful, the values are not calibrated probabilities);
+  class probabilities for the CNN and LSTM; for the SVM-based models the
+  softmax of the margins divided by a temperature fitted on inner folds of the
+  training clips (``temperature_``: calibrated on clips the SVM was not
+  fitted on; argmax unchanged);
 * ``random_state`` (None, an int, or a ``RandomState``) is turned into one seed
   per ``fit``; with an int, fits are reproducible;
 * the network part (:class:`NetworkMixin`) turns the estimator's parameters
@@ -117,12 +118,52 @@ class MerClassifier(ClassifierMixin, BaseEstimator):
         idx = (d > 0).astype(int) if d.ndim == 1 else d.argmax(axis=1)
         return self.classes_[idx]
 
+    def _fit_novelty(self, Z: np.ndarray, *, n_components: int = 10, quantile: float = 0.99):
+        """Learn how far from the training clips a clip may lie (see :meth:`novelty`).
+
+        ``Z``: the training clips' representation (standardised SVM input, or
+        the network embedding). Keeps the mean, the top principal axes with
+        their scales, and the ``quantile`` of the training clips' distances as
+        the threshold of :meth:`far_from_training`.
+        """
+        Z = np.asarray(Z, dtype=np.float64)
+        mean = Z.mean(axis=0)
+        U, S, Vt = np.linalg.svd(Z - mean, full_matrices=False)
+        k = int(min(n_components, Vt.shape[0]))
+        scale = np.maximum(S[:k] / np.sqrt(max(len(Z) - 1, 1)), 1e-9)
+        self.novelty_mean_ = mean
+        self.novelty_axes_ = Vt[:k]
+        self.novelty_scale_ = scale
+        self.novelty_threshold_ = float(np.quantile(self._distance(Z), quantile))
+
+    def _distance(self, Z: np.ndarray) -> np.ndarray:
+        proj = (np.asarray(Z, dtype=np.float64) - self.novelty_mean_) @ self.novelty_axes_.T
+        return np.sqrt(((proj / self.novelty_scale_) ** 2).sum(axis=1))
+
+    def novelty(self, X) -> np.ndarray:
+        """Distance of each clip from the training clips, in units of the threshold.
+
+        The Mahalanobis distance in the top principal axes of the training
+        clips' representation, divided by the distance that 99 % of the
+        training clips stay within: above 1, a clip is unlike anything the
+        model was trained on, and its prediction deserves less trust.
+        """
+        check_is_fitted(self, "novelty_threshold_")
+        return self._distance(self._novelty_input(X)) / max(self.novelty_threshold_, 1e-12)
+
+    def far_from_training(self, X) -> np.ndarray:
+        """``novelty(X) > 1`` for each clip (see :meth:`novelty`)."""
+        return self.novelty(X) > 1.0
+
+    def _novelty_input(self, X) -> np.ndarray:  # pragma: no cover - overridden
+        raise NotImplementedError
+
     def predict_proba(self, X) -> np.ndarray:
         """Softmax of the decision values, shape ``(n_clips, n_classes)`` (see module doc)."""
         d = self.decision_function(X)
         if d.ndim == 1:
             d = np.column_stack([-d / 2, d / 2])
-        return softmax(d)
+        return softmax(d / float(getattr(self, "temperature_", 1.0)))
 
 
 class NetworkMixin:
@@ -154,6 +195,8 @@ class NetworkMixin:
             crop=self._crop(),
             validation_fraction=self.validation_fraction,
             patience=self.patience,
+            mixup=self.mixup,
+            spec_augment=self.spec_augment,
             progress=self.progress,
             desc=desc,
         )
@@ -162,59 +205,109 @@ class NetworkMixin:
         return None if self.crop_frames is None else max(1, self.crop_frames // self.time_pool)
 
     def _pooled(self, X: ClipFeatures, key: str) -> np.ndarray:
+        """The network's input maps: frames averaged by ``time_pool``, bands by ``band_pool``."""
         from mer_core.models.training import pool_time
 
-        return pool_time(X.require(key, type(self).__name__), self.time_pool)
+        x = pool_time(X.require(key, type(self).__name__), self.time_pool)
+        k = check_positive(self.band_pool, "band_pool", integer=True)
+        if k > 1:
+            if x.shape[1] % k:
+                raise ParameterError(f"band_pool={k} must divide the {x.shape[1]} input bands")
+            x = x.reshape(x.shape[0], x.shape[1] // k, k, x.shape[2]).mean(axis=2)
+        return x
+
+    def _valid(self, X: ClipFeatures, key: str) -> np.ndarray | None:
+        """Pooled frames of real audio per clip (None: crop anywhere in the window)."""
+        if not check_bool(self.real_crops, "real_crops") or X.valid_frames is None:
+            return None
+        frames = X.require(key, type(self).__name__).shape[2]
+        return np.maximum(1, X.real_frames(frames) // self.time_pool)
+
+    def _member_seeds(self, seed: int) -> list[int]:
+        k = check_positive(self.n_networks, "n_networks", integer=True)
+        return [int(seed) if m == 0 else int((seed + 7919 * m) % 2**31) for m in range(k)]
 
     def _fit_network(self, X: ClipFeatures, codes: np.ndarray, seed: int):
-        """Train a fresh network (or load it from ``network_cache``).
+        """Train ``n_networks`` fresh networks (or load them from ``network_cache``).
 
-        Returns (network, pooled training maps); sets ``history_``,
-        ``n_epochs_``, ``best_epoch_``, ``network_seconds_`` (seconds the
-        network's training took, also when it was loaded) and
-        ``network_cached_``.
+        Member ``m`` is trained with its own seed (member 0 with ``seed``); with
+        more than one member the result is a
+        :class:`~mer_core.models.networks.NetworkEnsemble`.
+
+        Returns (network, pooled training maps, pooled real frames or None);
+        sets ``history_`` and ``best_epoch_`` (of member 0), ``n_epochs_``,
+        ``network_seconds_`` (seconds all members' training took, also when
+        loaded) and ``network_cached_`` (every member came from the cache).
         """
         import time
 
-        from mer_core.models.networks import build_network, network_input
+        from mer_core.models.networks import NetworkEnsemble, build_network, network_input
         from mer_core.models.training import band_stats, train_network
 
         settings = self._settings(desc=type(self).__name__)
         key = network_input(self.architecture)
         x = self._pooled(X, key)
-        net = build_network(self.architecture, x.shape[1], len(self.classes_))
+        valid = self._valid(X, key)
         cache = getattr(self, "network_cache", None)
-        entry = None
-        if cache is not None:
-            entry = _network_entry(cache, self.architecture, settings, seed, x, codes)
-            loaded = _load_network(entry, net)
-            if loaded is not None:
-                self.history_ = loaded["history"]
-                self.n_epochs_ = loaded["n_epochs"]
-                self.best_epoch_ = loaded["best_epoch"]
-                self.network_seconds_ = loaded["seconds"]
-                self.network_cached_ = True
-                return net, x
-        net.norm.set_stats(*band_stats(x))
-        t0 = time.perf_counter()
-        info = train_network(net, x, codes, settings, np.random.default_rng(seed))
-        self.network_seconds_ = time.perf_counter() - t0
-        self.network_cached_ = False
-        self.history_ = info["history"]
-        self.n_epochs_ = info["n_epochs"]
-        self.best_epoch_ = info["best_epoch"]
-        if entry is not None:
-            _store_network(entry, net, info, self.network_seconds_)
-        return net, x
+        members, infos, seconds, cached = [], [], 0.0, True
+        stats = None
+        for m_seed in self._member_seeds(seed):
+            net = build_network(self.architecture, x.shape[1], len(self.classes_))
+            entry = None
+            if cache is not None:
+                entry = _network_entry(cache, self.architecture, settings, m_seed, x, codes, valid)
+                loaded = _load_network(entry, net)
+                if loaded is not None:
+                    members.append(net)
+                    infos.append(loaded)
+                    seconds += loaded["seconds"]
+                    continue
+            cached = False
+            if stats is None:
+                stats = band_stats(x)
+            net.norm.set_stats(*stats)
+            if m_seed != seed:
+                torch_seed(m_seed)
+            t0 = time.perf_counter()
+            info = train_network(
+                net, x, codes, settings, np.random.default_rng(m_seed), valid=valid
+            )
+            info["seconds"] = time.perf_counter() - t0
+            seconds += info["seconds"]
+            if entry is not None:
+                _store_network(entry, net, info, info["seconds"])
+            members.append(net)
+            infos.append(info)
+        self.history_ = infos[0]["history"]
+        self.n_epochs_ = infos[0]["n_epochs"]
+        self.best_epoch_ = infos[0]["best_epoch"]
+        self.network_seconds_ = seconds
+        self.network_cached_ = cached
+        if len(members) == 1:
+            net = members[0]
+        else:
+            net = NetworkEnsemble(members)
+            net.architecture = self.architecture
+            net.build_args = [x.shape[1], len(self.classes_), len(members)]
+        return net, x, valid
 
-    def _outputs(self, x: np.ndarray) -> dict[str, np.ndarray]:
+    def _outputs(self, x: np.ndarray, valid: np.ndarray | None = None) -> dict[str, np.ndarray]:
         from mer_core.models.training import network_outputs, torch_session
 
         with torch_session(None, self.n_jobs):
-            return network_outputs(getattr(self, self._net_attr), x, crop=self._crop())
+            return network_outputs(
+                getattr(self, self._net_attr), x, crop=self._crop(), valid=valid
+            )
 
 
-def _network_entry(cache, architecture: str, settings, seed: int, x, codes):
+def torch_seed(seed: int) -> None:
+    """Reseed torch's global RNG (inside a :func:`~mer_core.models.training.torch_session`)."""
+    import torch
+
+    torch.manual_seed(int(seed))
+
+
+def _network_entry(cache, architecture: str, settings, seed: int, x, codes, valid=None):
     """Cache folder of a trained network: a digest of everything training depends on."""
     import dataclasses
     import hashlib
@@ -228,6 +321,9 @@ def _network_entry(cache, architecture: str, settings, seed: int, x, codes):
     h.update(np.ascontiguousarray(x).view(np.uint8).ravel())
     h.update(str(x.shape).encode())
     h.update(np.ascontiguousarray(codes, dtype=np.int64).tobytes())
+    if valid is not None:
+        h.update(b"valid")
+        h.update(np.ascontiguousarray(valid, dtype=np.int64).tobytes())
     train = {
         k: v for k, v in dataclasses.asdict(settings).items() if k not in ("progress", "desc")
     }

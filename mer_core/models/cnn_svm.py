@@ -33,9 +33,17 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import LinearSVC
 from sklearn.utils.validation import check_is_fitted
 
-from mer_core.errors import MerError
+from mer_core.errors import MerError, ParameterError
 from mer_core.models.base import MerClassifier, NetworkMixin, check_bool, check_positive
-from mer_core.models.fusion import TextEncoder, fit_support, make_screener
+from mer_core.models.fusion import (
+    C_grid,
+    TextEncoder,
+    chord_columns,
+    fit_support,
+    make_screener,
+    select_C,
+    texture_block,
+)
 from mer_core.models.inputs import ClipFeatures, as_clip_features
 
 __all__ = ["CNNSVMClassifier"]
@@ -50,12 +58,27 @@ class CNNSVMClassifier(NetworkMixin, MerClassifier):
         Network of the embedding (key of
         :data:`~mer_core.models.networks.ARCHITECTURES`; ``"yang_cnn"``).
     epochs, batch_size, lr, optimizer, momentum, weight_decay, time_pool, \
-crop_frames, validation_fraction, patience
+crop_frames, validation_fraction, patience, band_pool, real_crops, n_networks, mixup, \
+spec_augment
         CNN training, as for :class:`~mer_core.models.neural.CNNClassifier`.
-    C : float
-        Regularisation of the linear SVM.
+    cnn_output : {"embedding", "logits"}
+        What the CNN hands to the SVM: the last hidden fully connected layer
+        (the embedding, 128 values per network) or the output layer's values
+        before the softmax (one per class; averaged over ``n_networks``).
+    C : float or sequence of float
+        Regularisation of the linear SVM; a sequence is a grid searched by
+        3-fold inner cross-validation on the training clips (``C_``,
+        ``C_scores_``).
     use_embedding, use_lowlevel, use_chords, use_text : bool
         Feature blocks fused into the SVM's input (see the module docstring).
+    use_texture : bool
+        Add the log-Mel band statistics of
+        :mod:`mer_core.features.texture` (over each clip's real frames).
+    texture_bands : int
+        Groups of Mel bands of the texture block.
+    chord_columns : {"all", "summary"}
+        The whole chord vector, or its clip-level summary only
+        (:data:`~mer_core.models.fusion.CHORD_SUMMARY`).
     screening : {"anova", "mutual_info"} or None
         Screening score of the low-level vector; None keeps every feature.
     n_screened : int, float or "all"
@@ -93,6 +116,13 @@ crop_frames, validation_fraction, patience
         Kept low-level columns.
     text_encoder_ : TextEncoder or None
     scaler_ : StandardScaler
+    C_ : float
+        The SVM's ``C`` (chosen on inner folds when ``C`` is a grid).
+    C_scores_ : dict
+        Inner-fold macro-F1 of each ``C`` of the grid (empty for a fixed ``C``).
+    temperature_ : float
+        Softmax temperature of ``predict_proba``, fitted on the inner folds'
+        out-of-fold decision values (:func:`~mer_core.models.fusion.fit_temperature`).
     svm_ : LinearSVC
         Fitted on class codes ``0..n_classes-1``; ``svm_.coef_`` has one column per
         fused feature.
@@ -131,11 +161,20 @@ crop_frames, validation_fraction, patience
         crop_frames: int | None = 432,
         validation_fraction: float = 0.0,
         patience: int | None = None,
-        C: float = 0.1,
+        band_pool: int = 1,
+        real_crops: bool = False,
+        n_networks: int = 1,
+        mixup: float = 0.0,
+        spec_augment: bool = False,
+        cnn_output: str = "embedding",
+        C=0.1,
         use_embedding: bool = True,
         use_lowlevel: bool = True,
         use_chords: bool = True,
         use_text: bool = False,
+        use_texture: bool = False,
+        texture_bands: int = 32,
+        chord_columns: str = "all",
         screening: str | None = "anova",
         n_screened=40,
         corr_threshold: float = 0.95,
@@ -157,11 +196,20 @@ crop_frames, validation_fraction, patience
         self.crop_frames = crop_frames
         self.validation_fraction = validation_fraction
         self.patience = patience
+        self.band_pool = band_pool
+        self.real_crops = real_crops
+        self.n_networks = n_networks
+        self.mixup = mixup
+        self.spec_augment = spec_augment
+        self.cnn_output = cnn_output
         self.C = C
         self.use_embedding = use_embedding
         self.use_lowlevel = use_lowlevel
         self.use_chords = use_chords
         self.use_text = use_text
+        self.use_texture = use_texture
+        self.texture_bands = texture_bands
+        self.chord_columns = chord_columns
         self.screening = screening
         self.n_screened = n_screened
         self.corr_threshold = corr_threshold
@@ -176,6 +224,7 @@ crop_frames, validation_fraction, patience
         switches = {
             "embedding": check_bool(self.use_embedding, "use_embedding"),
             "lowlevel": check_bool(self.use_lowlevel, "use_lowlevel"),
+            "texture": check_bool(self.use_texture, "use_texture"),
             "chords": check_bool(self.use_chords, "use_chords"),
             "text": check_bool(self.use_text, "use_text"),
         }
@@ -201,8 +250,12 @@ crop_frames, validation_fraction, patience
         from mer_core.models.networks import network_input
         from mer_core.models.training import torch_session
 
-        check_positive(self.C, "C")
+        grid = C_grid(self.C)
         check_positive(self.svm_max_iter, "svm_max_iter", integer=True)
+        if self.cnn_output not in ("embedding", "logits"):
+            raise ParameterError(
+                f"cnn_output must be 'embedding' or 'logits', got {self.cnn_output!r}"
+            )
         X = as_clip_features(X)
         codes = self._targets(y, len(X))
         blocks = self._blocks()
@@ -210,6 +263,8 @@ crop_frames, validation_fraction, patience
         fields = []
         if "embedding" in blocks:
             fields.append(network_input(self.architecture))
+        if "texture" in blocks and "log_mel" not in fields:
+            fields.append("log_mel")
         fields += [b for b in ("lowlevel", "chords") if b in blocks]
         for f in fields:
             X.require(f, who)
@@ -221,9 +276,11 @@ crop_frames, validation_fraction, patience
         self.cnn_, self.history_, self.n_epochs_, self.best_epoch_ = None, [], 0, 0
         if "embedding" in blocks:
             with torch_session(seed, self.n_jobs):
-                self.cnn_, x = self._fit_network(X, codes, seed)
-            parts.append(self._outputs(x)["embedding"].astype(np.float64))
-            names += [f"emb_{i:03d}" for i in range(parts[-1].shape[1])]
+                self.cnn_, x, valid = self._fit_network(X, codes, seed)
+            out = self._outputs(x, valid)[self._cnn_key()]
+            parts.append(out.astype(np.float64))
+            prefix = "emb" if self.cnn_output == "embedding" else "cnn_logit"
+            names += [f"{prefix}_{i:03d}" for i in range(parts[-1].shape[1])]
             del x
         self.screener_ = self.lowlevel_support_ = None
         if "lowlevel" in blocks:
@@ -241,9 +298,17 @@ crop_frames, validation_fraction, patience
                 for n, keep in zip(X.column_names("lowlevel"), self.lowlevel_support_, strict=True)
                 if keep
             ]
+        if "texture" in blocks:
+            check_positive(self.texture_bands, "texture_bands", integer=True)
+            block, block_names = texture_block(X, self.texture_bands)
+            parts.append(block)
+            names += block_names
+        self.chord_support_ = None
         if "chords" in blocks:
-            parts.append(np.asarray(X.chords, dtype=np.float64))
-            names += X.column_names("chords")
+            chord_names = X.column_names("chords")
+            self.chord_support_ = chord_columns(chord_names, self.chord_columns)
+            parts.append(np.asarray(X.chords, dtype=np.float64)[:, self.chord_support_])
+            names += [n for n, k in zip(chord_names, self.chord_support_, strict=True) if k]
         self.text_encoder_ = None
         if "text" in blocks:
             check_positive(self.text_components, "text_components", integer=True)
@@ -261,19 +326,38 @@ crop_frames, validation_fraction, patience
         self.blocks_ = spans
         self.feature_names_ = names
         self.scaler_ = StandardScaler().fit(Z)
-        self.svm_ = LinearSVC(C=self.C, max_iter=self.svm_max_iter, random_state=seed)
-        self.svm_.fit(self.scaler_.transform(Z), codes)
+        Zs = self.scaler_.transform(Z)
+
+        def make(C):
+            return LinearSVC(C=C, max_iter=self.svm_max_iter, random_state=seed)
+
+        self.C_, self.C_scores_, self.temperature_ = select_C(make, Zs, codes, grid, seed=seed)
+        self.svm_ = make(self.C_).fit(Zs, codes)
+        self._fit_novelty(Zs)
         return self
 
+    def _novelty_input(self, X) -> np.ndarray:
+        return self.fused_features(X)
+
+    def _cnn_key(self) -> str:
+        return "embedding" if self.cnn_output == "embedding" else "logits"
+
     def _fused(self, X: ClipFeatures) -> np.ndarray:
+        from mer_core.models.networks import network_input
+
         parts = []
         if self.cnn_ is not None:
-            (key,) = [f for f in self.input_shapes_ if f in ("log_mel", "mfcc")]
-            parts.append(self._outputs(self._pooled(X, key))["embedding"].astype(np.float64))
+            key = network_input(self.architecture)
+            out = self._outputs(self._pooled(X, key), self._valid(X, key))
+            parts.append(out[self._cnn_key()].astype(np.float64))
         if self.lowlevel_support_ is not None:
             parts.append(np.asarray(X.lowlevel, dtype=np.float64)[:, self.lowlevel_support_])
+        if "texture" in self.blocks_:
+            parts.append(texture_block(X, self.texture_bands)[0])
         if "chords" in self.blocks_:
-            parts.append(np.asarray(X.chords, dtype=np.float64))
+            chords = np.asarray(X.chords, dtype=np.float64)
+            support = getattr(self, "chord_support_", None)
+            parts.append(chords if support is None else chords[:, support])
         if self.text_encoder_ is not None:
             if X.text is None:
                 raise MerError(
@@ -296,6 +380,8 @@ crop_frames, validation_fraction, patience
         check_is_fitted(self, "svm_")
         if self.cnn_ is None:
             raise MerError("this CNNSVMClassifier was fitted with use_embedding=False")
+        from mer_core.models.networks import network_input
+
         X = self._check_input(X)
-        (key,) = [f for f in self.input_shapes_ if f in ("log_mel", "mfcc")]
-        return self._outputs(self._pooled(X, key))["embedding"]
+        key = network_input(self.architecture)
+        return self._outputs(self._pooled(X, key), self._valid(X, key))["embedding"]

@@ -26,7 +26,153 @@ from sklearn.utils.validation import check_is_fitted
 
 from mer_core.errors import MerError, ParameterError
 
-__all__ = ["FixedSelector", "TextEncoder", "make_screener", "mfcc_stats", "mfcc_stats_names"]
+__all__ = [
+    "CHORD_SUMMARY",
+    "C_grid",
+    "FixedSelector",
+    "TextEncoder",
+    "chord_columns",
+    "fit_temperature",
+    "make_screener",
+    "mfcc_stats",
+    "mfcc_stats_names",
+    "select_C",
+    "texture_block",
+]
+
+#: The chord vector's clip-level summary: shares of major / minor / no chord,
+#: change rate, mean duration, entropy, and the estimated key's mode and
+#: strength (the 24 absolute-root and 25 key-relative histogram bins left out).
+CHORD_SUMMARY = (
+    "chord_major_share",
+    "chord_minor_share",
+    "chord_none_share",
+    "chord_change_rate",
+    "chord_mean_duration",
+    "chord_entropy",
+    "chord_key_mode",
+    "chord_key_strength",
+)
+
+
+def C_grid(C) -> list[float]:
+    """``C`` as a list: one positive number, or a grid to search on inner folds.
+
+    Examples
+    --------
+    >>> C_grid(0.5), C_grid((1, 0.1))
+    ([0.5], [1.0, 0.1])
+    """
+    grid = list(C) if isinstance(C, list | tuple | np.ndarray) else [C]
+    if not grid:
+        raise ParameterError("C must be a positive number or a non-empty grid, got []")
+    for c in grid:
+        if isinstance(c, bool) or not isinstance(c, int | float | np.number) or not c > 0:
+            raise ParameterError(f"C must be a positive number or a grid of them, got {C!r}")
+    return [float(c) for c in grid]
+
+
+def chord_columns(names, which: str) -> np.ndarray:
+    """Boolean mask of the chord-vector columns to use: ``"all"`` or ``"summary"``.
+
+    Examples
+    --------
+    >>> chord_columns(["chord_hist_N", "chord_entropy"], "summary").tolist()
+    [False, True]
+    """
+    if which == "all":
+        return np.ones(len(names), dtype=bool)
+    if which != "summary":
+        raise ParameterError(f"chord_columns must be 'all' or 'summary', got {which!r}")
+    mask = np.array([n in CHORD_SUMMARY for n in names], dtype=bool)
+    if not mask.any():
+        raise MerError("the chord vector has none of the summary columns (unnamed columns?)")
+    return mask
+
+
+def texture_block(X, n_bands: int) -> tuple[np.ndarray, list[str]]:
+    """Log-Mel band statistics of every clip over its real frames, with their names.
+
+    See :mod:`mer_core.features.texture`; ``X`` is a
+    :class:`~mer_core.models.inputs.ClipFeatures` with ``log_mel``.
+    """
+    from mer_core.features.texture import mel_band_names, mel_band_stats_batch
+
+    L = X.require("log_mel", "the texture block")
+    frames = X.real_frames(L.shape[2])
+    return mel_band_stats_batch(L, n_bands=n_bands, n_frames=frames).astype(np.float64), (
+        mel_band_names(n_bands=n_bands)
+    )
+
+
+def select_C(make, Z: np.ndarray, y: np.ndarray, grid, *, seed: int, n_splits: int = 3):
+    """Pick ``C`` by inner cross-validation on the training rows, and calibrate.
+
+    ``make(C)`` returns an unfitted classifier with a ``decision_function``;
+    ``Z`` is the standardised training matrix. Each ``C`` of ``grid`` is scored
+    by the mean macro-F1 over ``n_splits`` stratified folds of the training rows
+    (never the test fold of an outer evaluation); ties go to the smaller ``C``
+    (the stronger regularisation). The out-of-fold decision values of the
+    chosen ``C`` then fix the softmax temperature (:func:`fit_temperature`),
+    so the model's probabilities are calibrated on clips it was not fitted on.
+
+    Returns
+    -------
+    (float, dict, float)
+        The chosen ``C``, ``{"C": mean inner macro-F1}`` (keys ``f"{C:g}"``;
+        empty for a single ``C``) and the temperature (1.0 when the training
+        rows are too few for inner folds).
+    """
+    from sklearn.metrics import f1_score
+    from sklearn.model_selection import StratifiedKFold
+
+    grid = sorted(float(c) for c in grid)
+    _, counts = np.unique(y, return_counts=True)
+    if counts.min() < n_splits:
+        return grid[0], {}, 1.0
+    splitter = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed)
+    scores, decisions = {}, {}
+    for C in grid:
+        f1, D = [], np.zeros((len(y), len(counts)))
+        for tr, va in splitter.split(Z, y):
+            model = make(C).fit(Z[tr], y[tr])
+            d = model.decision_function(Z[va])
+            D[va] = np.column_stack([-d / 2, d / 2]) if d.ndim == 1 else d
+            f1.append(f1_score(y[va], D[va].argmax(axis=1), average="macro"))
+        scores[C], decisions[C] = float(np.mean(f1)), D
+    best = max(grid, key=lambda c: (round(scores[c], 10), -c))
+    report = {f"{c:g}": v for c, v in scores.items()} if len(grid) > 1 else {}
+    return best, report, fit_temperature(decisions[best], y)
+
+
+def fit_temperature(decision: np.ndarray, y: np.ndarray) -> float:
+    """The temperature ``T`` minimising the log-loss of ``softmax(decision / T)``.
+
+    Temperature scaling (Guo et al. 2017) rescales all scores of a clip by one
+    number, so the predicted class never changes; only how sure the model
+    says it is. Searched in ``[0.01, 100]`` on a log scale.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> d = np.array([[4.0, 0.0], [0.0, 4.0], [4.0, 0.0], [4.0, 0.0]])
+    >>> t = fit_temperature(d, np.array([0, 1, 1, 0]))
+    >>> t > 1  # one confident mistake in four: soften
+    True
+    """
+    from scipy.optimize import minimize_scalar
+
+    D = np.asarray(decision, dtype=np.float64)
+    y = np.asarray(y)
+
+    def nll(log_t):
+        z = D / np.exp(log_t)
+        z = z - z.max(axis=1, keepdims=True)
+        logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+        return -float(logp[np.arange(len(y)), y].mean())
+
+    res = minimize_scalar(nll, bounds=(np.log(0.01), np.log(100.0)), method="bounded")
+    return float(np.exp(res.x))
 
 
 def make_screener(method: str, k, corr_threshold: float, random_state=None):

@@ -12,6 +12,8 @@ field              shape                       used by
 ``lowlevel``       ``(n, d_lowlevel)``         SVM, CNN-SVM (screened inside ``fit``)
 ``chords``         ``(n, d_chords)``           CNN-SVM (and SVM if asked)
 ``text``           ``n`` strings               CNN-SVM with ``use_text=True``
+``valid_frames``   ``(n,)`` integers           networks and texture statistics: frames
+                                               of real audio before the zero-fill
 =================  ==========================  ======================================
 
 Any field may be missing (``None``) when no model asked for needs it. A
@@ -62,6 +64,11 @@ class ClipFeatures:
     lowlevel_names, chord_names : sequence of str, optional
         Names of the ``lowlevel`` / ``chords`` columns (kept for reports and
         saved models; generic names are used when absent).
+    valid_frames : sequence of int, optional
+        Frames of real audio at the start of each clip's ``log_mel`` / ``mfcc``
+        (the rest is the zero-fill of clips shorter than the analysis window).
+        Networks crop and average inside these frames only; when absent every
+        frame counts as real.
 
     Raises
     ------
@@ -89,6 +96,7 @@ class ClipFeatures:
         text: Sequence[str] | None = None,
         lowlevel_names: Sequence[str] | None = None,
         chord_names: Sequence[str] | None = None,
+        valid_frames: Sequence[int] | None = None,
     ):
         arrays = {"log_mel": log_mel, "mfcc": mfcc, "lowlevel": lowlevel, "chords": chords}
         n = None
@@ -136,6 +144,17 @@ class ClipFeatures:
         self.chords = arrays["chords"]
         self.text = text
         self._n = n
+        if valid_frames is not None:
+            valid_frames = np.asarray(valid_frames)
+            if valid_frames.shape != (n,) or valid_frames.dtype.kind not in "iu":
+                raise MerError(
+                    f"valid_frames must be {n} integers (one per clip), got "
+                    f"shape {valid_frames.shape} dtype {valid_frames.dtype}"
+                )
+            if (valid_frames < 1).any():
+                raise MerError("valid_frames must be >= 1 for every clip")
+            valid_frames = valid_frames.astype(np.int64)
+        self.valid_frames = valid_frames
         for attr, field in _NAME_FIELDS.items():
             names = locals()[attr]
             if names is not None:
@@ -190,6 +209,7 @@ class ClipFeatures:
         out.text = None if self.text is None else [self.text[i] for i in positions]
         out.lowlevel_names = self.lowlevel_names
         out.chord_names = self.chord_names
+        out.valid_frames = None if self.valid_frames is None else self.valid_frames[positions]
         out._n = len(positions)
         return out
 
@@ -207,6 +227,12 @@ class ClipFeatures:
             raise MerError(f"{who} needs the {field!r} features, which X does not have")
         return value
 
+    def real_frames(self, n_frames: int) -> np.ndarray:
+        """Frames of real audio per clip, capped at ``n_frames`` (all when unknown)."""
+        if self.valid_frames is None:
+            return np.full(self._n, int(n_frames), dtype=np.int64)
+        return np.minimum(self.valid_frames, int(n_frames))
+
     def column_names(self, field: str) -> list[str]:
         """Names of the ``lowlevel`` or ``chords`` columns (generic when not given)."""
         arr = self.require(field, "column_names")
@@ -218,6 +244,12 @@ class ClipFeatures:
     @classmethod
     def from_feature_set(cls, fs, *, text: Sequence[str] | None = None) -> ClipFeatures:
         """Wrap a :class:`~mer_core.extract.FeatureSet` (no copy of the arrays)."""
+        valid = None
+        n_valid = getattr(fs, "n_valid", None)
+        maps = fs.log_mel if fs.log_mel is not None else fs.mfcc
+        if n_valid is not None and maps is not None:
+            hop = fs.config.hop_length
+            valid = np.clip(1 + np.asarray(n_valid, dtype=np.int64) // hop, 1, maps.shape[-1])
         return cls(
             log_mel=fs.log_mel,
             mfcc=fs.mfcc,
@@ -226,6 +258,7 @@ class ClipFeatures:
             text=text,
             lowlevel_names=getattr(fs, "lowlevel_names", None) or None,
             chord_names=getattr(fs, "chord_names", None) or None,
+            valid_frames=valid,
         )
 
     def __repr__(self) -> str:
@@ -251,11 +284,11 @@ def as_clip_features(X) -> ClipFeatures:
     if isinstance(X, ClipFeatures):
         return X
     if isinstance(X, dict):
-        unknown = set(X) - set(ARRAY_FIELDS) - set(_NAME_FIELDS) - {"text"}
+        unknown = set(X) - set(ARRAY_FIELDS) - set(_NAME_FIELDS) - {"text", "valid_frames"}
         if unknown:
             raise MerError(
                 f"unknown feature fields {sorted(unknown)}; expected "
-                f"{sorted([*ARRAY_FIELDS, 'text', *_NAME_FIELDS])}"
+                f"{sorted([*ARRAY_FIELDS, 'text', 'valid_frames', *_NAME_FIELDS])}"
             )
         return ClipFeatures(**X)
     if all(hasattr(X, f) for f in ARRAY_FIELDS):  # a FeatureSet, duck-typed

@@ -62,10 +62,12 @@ __all__ = [
     "BandNorm",
     "ConvBlock",
     "LSTMNet",
+    "NetworkEnsemble",
     "YangCNN",
     "build_network",
     "count_parameters",
     "lstm",
+    "lstm_mel",
     "network_input",
     "yang_cnn",
 ]
@@ -302,8 +304,20 @@ def lstm(n_in: int = 20, n_classes: int = 4) -> LSTMNet:
     return LSTMNet(n_mfcc=n_in, n_classes=n_classes)
 
 
+def lstm_mel(n_in: int = 64, n_classes: int = 4) -> LSTMNet:
+    """The LSTM over log-Mel frames instead of MFCCs (the book's recipe for real audio).
+
+    Examples
+    --------
+    >>> count_parameters(lstm_mel(64, 4))
+    83268
+    """
+    return LSTMNet(n_mfcc=n_in, n_classes=n_classes)
+
+
 yang_cnn.input_key = "log_mel"
 lstm.input_key = "mfcc"
+lstm_mel.input_key = "log_mel"
 
 #: Named network factories ``factory(n_in, n_classes) -> nn.Module`` (each has an
 #: ``input_key`` attribute: the input field it reads); the ``architecture``
@@ -311,6 +325,7 @@ lstm.input_key = "mfcc"
 ARCHITECTURES: dict[str, Callable[[int, int], nn.Module]] = {
     "yang_cnn": yang_cnn,
     "lstm": lstm,
+    "lstm_mel": lstm_mel,
 }
 
 
@@ -330,22 +345,73 @@ def network_input(name: str) -> str:
     return factory.input_key
 
 
-def build_network(name: str, n_in: int, n_classes: int) -> nn.Module:
-    """Build a registered network; unknown names give a clear error.
+class NetworkEnsemble(nn.Module):
+    """Several networks of one architecture, trained with different seeds, as one.
+
+    ``forward`` returns the members' mean ``logits`` (the ensemble's decision)
+    and their ``embedding`` vectors side by side (members' embeddings live in
+    different spaces, so they are concatenated, never averaged).
+
+    Parameters
+    ----------
+    members : sequence of nn.Module
+        Networks with the same input and number of classes.
+
+    Examples
+    --------
+    >>> import torch
+    >>> ens = NetworkEnsemble([yang_cnn(16, 3), yang_cnn(16, 3)]).eval()
+    >>> out = ens(torch.zeros(2, 16, 20))
+    >>> tuple(out["logits"].shape), tuple(out["embedding"].shape)
+    ((2, 3), (2, 256))
+    """
+
+    def __init__(self, members):
+        super().__init__()
+        self.members = nn.ModuleList(members)
+        if len(self.members) < 1:
+            raise ParameterError("a NetworkEnsemble needs at least one member")
+        self.input_key = getattr(self.members[0], "input_key", None)
+
+    @property
+    def norm(self) -> BandNorm:
+        """The first member's input normalisation (every member has the same statistics)."""
+        return self.members[0].norm
+
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        outs = [m(x) for m in self.members]
+        return {
+            "logits": torch.stack([o["logits"] for o in outs]).mean(dim=0),
+            "embedding": torch.cat([o["embedding"] for o in outs], dim=1),
+        }
+
+
+def build_network(name: str, n_in: int, n_classes: int, n_members: int = 1) -> nn.Module:
+    """Build a registered network (or an ensemble of them); unknown names give a clear error.
 
     The module gets two attributes used by saving and loading:
-    ``architecture`` (``name``) and ``build_args`` (``[n_in, n_classes]``).
+    ``architecture`` (``name``) and ``build_args`` (``[n_in, n_classes]``, plus
+    ``n_members`` for an ensemble).
 
     Examples
     --------
     >>> net = build_network("yang_cnn", 64, 4)
     >>> net.architecture, net.input_key
     ('yang_cnn', 'log_mel')
+    >>> type(build_network("lstm", 20, 4, 3)).__name__
+    'NetworkEnsemble'
     """
     network_input(name)  # validates the name
-    net = ARCHITECTURES[name](int(n_in), int(n_classes))
+    _check_sizes(n_members=n_members)
+    if n_members == 1:
+        net = ARCHITECTURES[name](int(n_in), int(n_classes))
+        net.build_args = [int(n_in), int(n_classes)]
+    else:
+        net = NetworkEnsemble(
+            [ARCHITECTURES[name](int(n_in), int(n_classes)) for _ in range(n_members)]
+        )
+        net.build_args = [int(n_in), int(n_classes), int(n_members)]
     net.architecture = name
-    net.build_args = [int(n_in), int(n_classes)]
     return net
 
 

@@ -37,6 +37,20 @@ _NETWORK_PARAMS_DOC = """
     crop_frames : int or None
         Length of the random training crops and of the evaluation crops, in
         input frames (before pooling); None uses whole clips.
+    band_pool : int
+        Adjacent input bands averaged into one before the network (2 turns
+        128 Mel bands into 64; 1 keeps them).
+    real_crops : bool
+        Draw training crops and place evaluation crops inside each clip's real
+        audio (``X.valid_frames``), never in the zero-fill of short clips.
+        False crops anywhere in the analysis window (the book's paper recipe).
+    n_networks : int
+        Networks trained with different seeds and averaged at the logit level
+        (an ensemble; 1: a single network).
+    mixup : float
+        Mixup's Beta(alpha, alpha) parameter for the training crops (0: off).
+    spec_augment : bool
+        Two random frequency and two time masks per training crop.
     validation_fraction : float
         Share of the training clips held out to pick the best epoch (0: none).
     patience : int or None
@@ -81,17 +95,22 @@ class _NetworkClassifier(NetworkMixin, MerClassifier):
         X.require(key, type(self).__name__)
         seed = self._seed()
         with torch_session(seed, self.n_jobs):
-            net, _ = self._fit_network(X, codes, seed)
+            net, x, valid = self._fit_network(X, codes, seed)
         setattr(self, self._net_attr, net)
         self._record_shapes(X, [key])
+        self._fit_novelty(self._outputs(x, valid)["embedding"])
         return self
+
+    def _novelty_input(self, X) -> np.ndarray:
+        return self.embed(X)
 
     def decision_function(self, X) -> np.ndarray:
         """Crop-averaged logits, shape ``(n_clips, n_classes)`` (1-D for two classes)."""
         check_is_fitted(self, self._net_attr)
         X = self._check_input(X)
         (key,) = self.input_shapes_
-        logits = self._outputs(self._pooled(X, key))["logits"].astype(np.float64)
+        logits = self._outputs(self._pooled(X, key), self._valid(X, key))["logits"]
+        logits = logits.astype(np.float64)
         return logits[:, 1] - logits[:, 0] if logits.shape[1] == 2 else logits
 
     def embed(self, X) -> np.ndarray:
@@ -99,7 +118,7 @@ class _NetworkClassifier(NetworkMixin, MerClassifier):
         check_is_fitted(self, self._net_attr)
         X = self._check_input(X)
         (key,) = self.input_shapes_
-        return self._outputs(self._pooled(X, key))["embedding"]
+        return self._outputs(self._pooled(X, key), self._valid(X, key))["embedding"]
 
 
 class CNNClassifier(_NetworkClassifier):
@@ -147,6 +166,11 @@ class CNNClassifier(_NetworkClassifier):
         crop_frames: int | None = 432,
         validation_fraction: float = 0.0,
         patience: int | None = None,
+        band_pool: int = 1,
+        real_crops: bool = False,
+        n_networks: int = 1,
+        mixup: float = 0.0,
+        spec_augment: bool = False,
         random_state=None,
         n_jobs: int | None = None,
         progress: bool = True,
@@ -163,6 +187,11 @@ class CNNClassifier(_NetworkClassifier):
         self.crop_frames = crop_frames
         self.validation_fraction = validation_fraction
         self.patience = patience
+        self.band_pool = band_pool
+        self.real_crops = real_crops
+        self.n_networks = n_networks
+        self.mixup = mixup
+        self.spec_augment = spec_augment
         self.random_state = random_state
         self.n_jobs = n_jobs
         self.progress = progress
@@ -210,6 +239,11 @@ class LSTMClassifier(_NetworkClassifier):
         crop_frames: int | None = 864,
         validation_fraction: float = 0.0,
         patience: int | None = None,
+        band_pool: int = 1,
+        real_crops: bool = False,
+        n_networks: int = 1,
+        mixup: float = 0.0,
+        spec_augment: bool = False,
         random_state=None,
         n_jobs: int | None = None,
         progress: bool = True,
@@ -226,6 +260,11 @@ class LSTMClassifier(_NetworkClassifier):
         self.crop_frames = crop_frames
         self.validation_fraction = validation_fraction
         self.patience = patience
+        self.band_pool = band_pool
+        self.real_crops = real_crops
+        self.n_networks = n_networks
+        self.mixup = mixup
+        self.spec_augment = spec_augment
         self.random_state = random_state
         self.n_jobs = n_jobs
         self.progress = progress

@@ -24,7 +24,16 @@ from sklearn.utils.validation import check_is_fitted
 
 from mer_core.errors import MerError
 from mer_core.models.base import MerClassifier, check_bool, check_positive
-from mer_core.models.fusion import fit_support, make_screener, mfcc_stats, mfcc_stats_names
+from mer_core.models.fusion import (
+    C_grid,
+    chord_columns,
+    fit_support,
+    make_screener,
+    mfcc_stats,
+    mfcc_stats_names,
+    select_C,
+    texture_block,
+)
 from mer_core.models.inputs import ClipFeatures, as_clip_features
 
 __all__ = ["SVMClassifier"]
@@ -35,8 +44,9 @@ class SVMClassifier(MerClassifier):
 
     Parameters
     ----------
-    C : float
-        SVM regularisation.
+    C : float or sequence of float
+        SVM regularisation; a sequence is a grid searched by 3-fold inner
+        cross-validation on the training clips (``C_``, ``C_scores_``).
     kernel : str
         ``SVC`` kernel ("rbf", "linear", "poly", "sigmoid").
     gamma : "scale", "auto" or float
@@ -47,6 +57,14 @@ class SVMClassifier(MerClassifier):
         Include the low-level vector (needs ``lowlevel``).
     use_chords : bool
         Append the chord vector, unscreened (needs ``chords``).
+    use_texture : bool
+        Append the log-Mel band statistics of :mod:`mer_core.features.texture`,
+        unscreened (needs ``log_mel``).
+    texture_bands : int
+        Groups of Mel bands of the texture block.
+    chord_columns : {"all", "summary"}
+        The whole chord vector or its clip-level summary
+        (:data:`~mer_core.models.fusion.CHORD_SUMMARY`).
     screening : {"anova", "mutual_info"} or None
         Screening score; None keeps every hand-made feature.
     n_screened : int, float or "all"
@@ -64,6 +82,13 @@ class SVMClassifier(MerClassifier):
     support_ : np.ndarray of bool
         Kept columns of the hand-made block (MFCC statistics, then low-level).
     scaler_ : StandardScaler
+    C_ : float
+        The SVM's ``C`` (chosen on inner folds when ``C`` is a grid).
+    C_scores_ : dict
+        Inner-fold macro-F1 of each ``C`` of the grid (empty for a fixed ``C``).
+    temperature_ : float
+        Softmax temperature of ``predict_proba``, fitted on the inner folds'
+        out-of-fold decision values (:func:`~mer_core.models.fusion.fit_temperature`).
     svm_ : SVC
         Fitted on class codes ``0..n_classes-1``.
     feature_names_ : list of str
@@ -82,13 +107,16 @@ class SVMClassifier(MerClassifier):
 
     def __init__(
         self,
-        C: float = 1.0,
+        C=1.0,
         *,
         kernel: str = "rbf",
         gamma="scale",
         use_mfcc_stats: bool = True,
         use_lowlevel: bool = True,
         use_chords: bool = False,
+        use_texture: bool = False,
+        texture_bands: int = 32,
+        chord_columns: str = "all",
         screening: str | None = "anova",
         n_screened=40,
         corr_threshold: float = 0.95,
@@ -100,6 +128,9 @@ class SVMClassifier(MerClassifier):
         self.use_mfcc_stats = use_mfcc_stats
         self.use_lowlevel = use_lowlevel
         self.use_chords = use_chords
+        self.use_texture = use_texture
+        self.texture_bands = texture_bands
+        self.chord_columns = chord_columns
         self.screening = screening
         self.n_screened = n_screened
         self.corr_threshold = corr_threshold
@@ -110,6 +141,7 @@ class SVMClassifier(MerClassifier):
             "mfcc": check_bool(self.use_mfcc_stats, "use_mfcc_stats"),
             "lowlevel": check_bool(self.use_lowlevel, "use_lowlevel"),
             "chords": check_bool(self.use_chords, "use_chords"),
+            "log_mel": check_bool(self.use_texture, "use_texture"),
         }
         if not used["mfcc"] and not used["lowlevel"]:
             raise MerError("SVMClassifier needs use_mfcc_stats or use_lowlevel (or both)")
@@ -133,8 +165,12 @@ class SVMClassifier(MerClassifier):
     def _design(self, X: ClipFeatures) -> np.ndarray:
         hand, _ = self._hand_block(X, list(self.input_shapes_))
         parts = [hand[:, self.support_]]
+        if "log_mel" in self.input_shapes_:
+            parts.append(texture_block(X, self.texture_bands)[0])
         if "chords" in self.input_shapes_:
-            parts.append(np.asarray(X.chords, dtype=np.float64))
+            chords = np.asarray(X.chords, dtype=np.float64)
+            support = getattr(self, "chord_support_", None)
+            parts.append(chords if support is None else chords[:, support])
         return np.hstack(parts)
 
     def fit(self, X, y):
@@ -144,7 +180,7 @@ class SVMClassifier(MerClassifier):
         -------
         self
         """
-        check_positive(self.C, "C")
+        grid = C_grid(self.C)
         X = as_clip_features(X)
         codes = self._targets(y, len(X))
         fields = self._fields()
@@ -159,18 +195,35 @@ class SVMClassifier(MerClassifier):
             )
             self.support_ = fit_support(self.screener_, hand, codes)
         feature_names = [n for n, keep in zip(names, self.support_, strict=True) if keep]
+        if "log_mel" in fields:
+            check_positive(self.texture_bands, "texture_bands", integer=True)
+            X.require("log_mel", "SVMClassifier(use_texture=True)")
+            feature_names += texture_block(X[:1], self.texture_bands)[1]
+        self.chord_support_ = None
         if "chords" in fields:
             X.require("chords", "SVMClassifier(use_chords=True)")
-            feature_names += X.column_names("chords")
+            chord_names = X.column_names("chords")
+            self.chord_support_ = chord_columns(chord_names, self.chord_columns)
+            feature_names += [
+                n for n, k in zip(chord_names, self.chord_support_, strict=True) if k
+            ]
         self._record_shapes(X, fields)
         Z = self._design(X)
         self.scaler_ = StandardScaler().fit(Z)
-        self.svm_ = SVC(
-            C=self.C, kernel=self.kernel, gamma=self.gamma, decision_function_shape="ovr"
-        )
-        self.svm_.fit(self.scaler_.transform(Z), codes)
+        Zs = self.scaler_.transform(Z)
+
+        def make(C):
+            return SVC(C=C, kernel=self.kernel, gamma=self.gamma, decision_function_shape="ovr")
+
+        self.C_, self.C_scores_, self.temperature_ = select_C(make, Zs, codes, grid, seed=seed)
+        self.svm_ = make(self.C_).fit(Zs, codes)
         self.feature_names_ = feature_names
+        self._fit_novelty(Zs)
         return self
+
+    def _novelty_input(self, X) -> np.ndarray:
+        check_is_fitted(self, "svm_")
+        return self.scaler_.transform(self._design(self._check_input(X)))
 
     def decision_function(self, X) -> np.ndarray:
         """One-vs-rest SVM decision values, ``(n_clips, n_classes)`` (1-D for two classes)."""

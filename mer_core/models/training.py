@@ -192,6 +192,8 @@ class TrainSettings:
     validation_fraction: float = 0.0
     patience: int | None = None
     grad_clip: float = 5.0
+    mixup: float = 0.0
+    spec_augment: bool = False
     progress: bool = True
     desc: str = "train"
 
@@ -215,6 +217,10 @@ class TrainSettings:
             raise ParameterError(f"momentum must be in [0, 1), got {self.momentum!r}")
         if not (isinstance(self.weight_decay, int | float) and self.weight_decay >= 0):
             raise ParameterError(f"weight_decay must be >= 0, got {self.weight_decay!r}")
+        if not (isinstance(self.mixup, int | float) and self.mixup >= 0):
+            raise ParameterError(f"mixup must be >= 0 (0: off), got {self.mixup!r}")
+        if not isinstance(self.spec_augment, bool):
+            raise ParameterError(f"spec_augment must be True or False, got {self.spec_augment!r}")
         vf = self.validation_fraction
         if not (isinstance(vf, int | float) and 0 <= vf < 1):
             raise ParameterError(f"validation_fraction must be in [0, 1), got {vf!r}")
@@ -251,11 +257,16 @@ def train_network(
     y: np.ndarray,
     settings: TrainSettings,
     rng: np.random.Generator,
+    *,
+    valid: np.ndarray | None = None,
 ) -> dict:
     """Train ``net`` in place on pooled maps ``x`` (float32) and class codes ``y``.
 
     The caller fills ``net.norm`` with the training statistics first and runs
-    this inside :func:`torch_session`.
+    this inside :func:`torch_session`. ``valid`` (pooled frames of real audio
+    per clip) keeps the random crops inside the real audio: a crop starts
+    where it still ends within the clip's real frames (at 0 for clips shorter
+    than a crop). None treats every frame as real.
 
     Returns
     -------
@@ -277,6 +288,12 @@ def train_network(
         raise ParameterError(f"need at least 2 training clips, got {n_train}")
     length = n_frames if s.crop is None else min(s.crop, n_frames)
     windows = np.lib.stride_tricks.sliding_window_view(x, length, axis=2)  # (n, F, T-L+1, L)
+    highs = None
+    if valid is not None:
+        valid = np.asarray(valid, dtype=np.int64)
+        if valid.shape != (len(y),):
+            raise ParameterError(f"valid has shape {valid.shape} for {len(y)} clips")
+        highs = np.clip(valid - length, 0, n_frames - length)
     n_batches = math.ceil(n_train / s.batch_size)
     if n_batches > 1 and n_train % s.batch_size == 1:
         n_batches -= 1  # never a batch of one (batch-norm needs two)
@@ -293,15 +310,28 @@ def train_network(
         t0 = time.perf_counter()
         net.train()
         order = train_idx[rng.permutation(n_train)]
-        offsets = rng.integers(0, n_frames - length + 1, size=n_train)
+        if highs is None:
+            offsets = rng.integers(0, n_frames - length + 1, size=n_train)
+        else:
+            offsets = np.floor(rng.random(n_train) * (highs[order] + 1)).astype(np.int64)
         loss_sum, correct = 0.0, 0
         for batch, offs in zip(
             np.array_split(order, n_batches), np.array_split(offsets, n_batches), strict=True
         ):
             xb = torch.from_numpy(np.ascontiguousarray(windows[batch, :, offs, :]))
             yb = y_t[batch]
-            logits = net(xb)["logits"]
-            loss = F.cross_entropy(logits, yb)
+            if s.spec_augment:
+                _spec_augment(xb, net.norm.mean, rng)
+            if s.mixup > 0:
+                lam = float(rng.beta(s.mixup, s.mixup))
+                perm = torch.from_numpy(rng.permutation(len(batch)))
+                logits = net(lam * xb + (1 - lam) * xb[perm])["logits"]
+                loss = lam * F.cross_entropy(logits, yb) + (1 - lam) * F.cross_entropy(
+                    logits, yb[perm]
+                )
+            else:
+                logits = net(xb)["logits"]
+                loss = F.cross_entropy(logits, yb)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if s.grad_clip:
@@ -317,7 +347,9 @@ def train_network(
             "lr": optimizer.param_groups[0]["lr"],
         }
         if val_idx is not None:
-            out = network_outputs(net, x[val_idx], crop=s.crop)
+            out = network_outputs(
+                net, x[val_idx], crop=s.crop, valid=None if valid is None else valid[val_idx]
+            )
             logits = torch.from_numpy(out["logits"])
             record["val_loss"] = float(F.cross_entropy(logits, y_t[val_idx]))
             record["val_accuracy"] = float((logits.argmax(1) == y_t[val_idx]).float().mean())
@@ -352,10 +384,37 @@ def train_network(
     }
 
 
+def _spec_augment(xb: torch.Tensor, fill: torch.Tensor, rng: np.random.Generator) -> None:
+    """SpecAugment in place: two frequency and two time masks per crop, set to ``fill``.
+
+    Masks are up to an eighth of the bands / frames wide; ``fill`` is the
+    per-band training mean, so a masked region is zero after the network's
+    :class:`~mer_core.models.networks.BandNorm`.
+    """
+    n, n_bands, n_frames = xb.shape
+    for j in range(n):
+        for _ in range(2):
+            w = int(rng.integers(0, n_bands // 8 + 1))
+            f0 = int(rng.integers(0, n_bands - w + 1))
+            xb[j, f0 : f0 + w, :] = fill[f0 : f0 + w, None]
+            w = int(rng.integers(0, n_frames // 8 + 1))
+            t0 = int(rng.integers(0, n_frames - w + 1))
+            xb[j, :, t0 : t0 + w] = fill[:, None]
+
+
 def network_outputs(
-    net: nn.Module, x: np.ndarray, *, crop: int | None, batch_size: int = 64
+    net: nn.Module,
+    x: np.ndarray,
+    *,
+    crop: int | None,
+    batch_size: int = 64,
+    valid: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Crop-averaged ``logits`` and ``embedding`` (float32 arrays) of pooled maps ``x``.
+
+    Each clip is cut into the evenly spaced crops of :func:`eval_crops` that
+    cover its real frames (``valid``, pooled frames per clip; all frames when
+    None); a clip shorter than one crop gives one crop from its start.
 
     Examples
     --------
@@ -365,17 +424,27 @@ def network_outputs(
     >>> out["logits"].shape, out["embedding"].shape
     ((2, 3), (2, 128))
     """
-    starts, length = eval_crops(x.shape[2], crop)
-    n_crops = len(starts)
-    per_chunk = max(1, batch_size // n_crops)
-    logits, embedding = [], []
+    n, _, n_frames = x.shape
+    length = n_frames if crop is None else min(int(crop), n_frames)
+    if valid is None:
+        real = np.full(n, n_frames, dtype=np.int64)
+    else:
+        real = np.clip(np.asarray(valid, dtype=np.int64), length, n_frames)
+    pairs = [(i, int(s)) for i in range(n) for s in eval_crops(int(real[i]), length)[0]]
+    sums: dict[str, np.ndarray] = {}
+    counts = np.zeros(n)
     net.eval()
     with torch.inference_mode():
-        for i in range(0, len(x), per_chunk):
-            chunk = np.asarray(x[i : i + per_chunk], dtype=np.float32)
-            crops = np.stack([chunk[:, :, s : s + length] for s in starts], axis=1)
-            out = net(torch.from_numpy(crops.reshape(-1, *crops.shape[2:])))
-            k = len(chunk)
-            logits.append(out["logits"].reshape(k, n_crops, -1).mean(dim=1).numpy())
-            embedding.append(out["embedding"].reshape(k, n_crops, -1).mean(dim=1).numpy())
-    return {"logits": np.concatenate(logits), "embedding": np.concatenate(embedding)}
+        for b in range(0, len(pairs), batch_size):
+            chunk = pairs[b : b + batch_size]
+            crops = np.stack(
+                [np.asarray(x[i, :, s : s + length], dtype=np.float32) for i, s in chunk]
+            )
+            out = net(torch.from_numpy(crops))
+            clips = np.array([i for i, _ in chunk])
+            for key in ("logits", "embedding"):
+                if key not in sums:
+                    sums[key] = np.zeros((n, out[key].shape[1]), dtype=np.float64)
+                np.add.at(sums[key], clips, out[key].numpy().astype(np.float64))
+            np.add.at(counts, clips, 1)
+    return {k: (v / counts[:, None]).astype(np.float32) for k, v in sums.items()}
