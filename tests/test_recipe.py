@@ -1,0 +1,188 @@
+"""The book's recipe for real audio (chapter 6): real-frame crops, ensembles, texture
+statistics, inner-fold C, calibrated probabilities, novelty, repeated CV."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from mer_core.evaluation.metrics import expected_calibration_error
+from mer_core.experiments import MODELS, PAPER_MODELS, build_estimator
+from mer_core.features.texture import mel_band_stats
+from mer_core.models import ClipFeatures, load_model, save_model
+from mer_core.models.fusion import CHORD_SUMMARY, fit_temperature, select_C
+from mer_core.models.networks import NetworkEnsemble, build_network, yang_cnn
+from mer_core.models.training import TrainSettings, network_outputs, train_network
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+LABELS = np.array(["Q1", "Q2", "Q3", "Q4"])
+N_FRAMES = 96
+
+
+def toy(n=32, seed=0, fill=0.0):
+    """Separable toy clips whose last third is zero-fill (set to ``fill`` dB)."""
+    rng = np.random.default_rng(seed)
+    codes = np.arange(n) % 4
+    log_mel = rng.normal(-40.0, 6.0, size=(n, 32, N_FRAMES))
+    for c in range(4):
+        log_mel[codes == c, c * 8 : (c + 1) * 8] += 10.0
+    valid = np.full(n, 64)
+    log_mel[:, :, 64:] = fill
+    chord_names = [f"chord_hist_{i}" for i in range(4)] + list(CHORD_SUMMARY)
+    X = ClipFeatures(
+        log_mel=log_mel.astype(np.float16),
+        mfcc=rng.normal(size=(n, 20, N_FRAMES)).astype(np.float32),
+        lowlevel=rng.normal(size=(n, 6)) + codes[:, None] * 0.5,
+        chords=rng.normal(size=(n, len(chord_names))),
+        lowlevel_names=[f"ll_{i}" for i in range(6)],
+        chord_names=chord_names,
+        valid_frames=valid,
+    )
+    return X, LABELS[codes]
+
+
+def test_texture_ignores_the_zero_fill():
+    L = np.random.default_rng(0).normal(size=(8, 50)).astype(np.float32)
+    other = L.copy()
+    other[:, 30:] = -100.0
+    np.testing.assert_array_equal(
+        mel_band_stats(L, n_bands=4, n_frames=30), mel_band_stats(other, n_bands=4, n_frames=30)
+    )
+    assert not np.allclose(mel_band_stats(L, n_bands=4), mel_band_stats(other, n_bands=4))
+
+
+def test_real_crops_never_touch_the_zero_fill():
+    """Training and evaluation with real crops give the same network whatever the fill."""
+    x = np.random.default_rng(0).normal(size=(12, 16, 60)).astype(np.float32)
+    y = np.arange(12) % 3
+    valid = np.full(12, 40)
+    results = []
+    for fill in (0.0, 500.0):
+        xf = x.copy()
+        xf[:, :, 40:] = fill
+        torch.manual_seed(0)
+        net = yang_cnn(16, 3)
+        s = TrainSettings(epochs=2, batch_size=4, crop=20, progress=False)
+        train_network(net, xf, y, s, np.random.default_rng(0), valid=valid)
+        results.append(network_outputs(net, xf, crop=20, valid=valid)["logits"])
+    np.testing.assert_array_equal(results[0], results[1])
+    # without the real-frame limits the fill changes what the network sees
+    torch.manual_seed(0)
+    net = yang_cnn(16, 3)
+    xf = x.copy()
+    xf[:, :, 40:] = 500.0
+    s = TrainSettings(epochs=2, batch_size=4, crop=20, progress=False)
+    train_network(net, xf, y, s, np.random.default_rng(0))
+    assert not np.allclose(network_outputs(net, xf, crop=20)["logits"], results[0])
+
+
+def test_ensemble_averages_logits_and_concatenates_embeddings():
+    ens = build_network("yang_cnn", 16, 3, 2).eval()
+    assert isinstance(ens, NetworkEnsemble) and ens.build_args == [16, 3, 2]
+    x = torch.randn(2, 16, 20)
+    out = ens(x)
+    members = [m(x) for m in ens.members]
+    torch.testing.assert_close(out["logits"], (members[0]["logits"] + members[1]["logits"]) / 2)
+    assert out["embedding"].shape == (2, 256)
+
+
+def test_temperature_softens_an_overconfident_model_without_changing_its_choice():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 4, size=400)
+    d = rng.normal(size=(400, 4))
+    d[np.arange(400), y] += 1.0  # right about half the time ...
+    d *= 8.0  # ... but very sure of itself
+    t = fit_temperature(d, y)
+    assert t > 2.0
+
+    def probs(temp):
+        z = d / temp
+        e = np.exp(z - z.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+
+    before = expected_calibration_error(y, probs(1.0), labels=[0, 1, 2, 3])
+    after = expected_calibration_error(y, probs(t), labels=[0, 1, 2, 3])
+    assert after < before / 2
+    np.testing.assert_array_equal(probs(t).argmax(1), d.argmax(1))
+
+
+def test_select_C_scores_every_candidate_on_training_rows_only():
+    from sklearn.svm import LinearSVC
+
+    rng = np.random.default_rng(0)
+    y = np.arange(60) % 3
+    Z = rng.normal(size=(60, 5)) + y[:, None]
+    C, scores, temp = select_C(lambda c: LinearSVC(C=c), Z, y, [0.01, 1.0], seed=0)
+    assert C in (0.01, 1.0) and set(scores) == {"0.01", "1"} and temp > 0
+    assert all(0 <= v <= 1 for v in scores.values())
+
+
+@pytest.mark.parametrize("name", PAPER_MODELS)
+def test_recipe_models_fit_save_load_and_flag_novel_clips(name, tmp_path):
+    X, y = toy(32, seed=0)
+    X_test, _ = toy(16, seed=1)
+    est = build_estimator(name, budget="tiny", random_state=0)
+    if "n_jobs" in est.get_params():
+        est.set_params(n_jobs=1, progress=False, n_networks=2, epochs=1)
+    est.fit(X, y)
+    if "n_networks" in est.get_params():
+        net = getattr(est, est._net_attr)
+        assert isinstance(net, NetworkEnsemble) and len(net.members) == 2
+    proba = est.predict_proba(X_test)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    loaded = load_model(save_model(est, tmp_path / "m"))
+    np.testing.assert_allclose(loaded.predict_proba(X_test), proba, rtol=1e-6, atol=1e-9)
+    # a clip like the training clips is not flagged; a wildly different one is
+    assert np.median(est.novelty(X_test)) < 1.5
+    odd = X_test[:2]
+    odd.log_mel = (odd.log_mel.astype(np.float32) + 60.0).astype(np.float16)
+    odd.mfcc = odd.mfcc * 40.0
+    odd.lowlevel = odd.lowlevel * 40.0
+    odd.chords = odd.chords * 40.0
+    assert est.far_from_training(odd).all()
+
+
+def test_paper_recipe_is_kept_under_its_own_names():
+    for m in PAPER_MODELS:
+        paper = build_estimator(f"{m}_paper")
+        assert type(paper).__name__ == MODELS[m].estimator
+        defaults = type(paper)().get_params()
+        defaults["random_state"] = 0
+        assert paper.get_params() == defaults  # the classifier's documented defaults
+    assert build_estimator("cnn_svm").cnn_output == "logits"
+    assert build_estimator("cnn_svm_paper").cnn_output == "embedding"
+
+
+def test_repeated_cv_in_parallel_equals_sequential(tmp_path):
+    from mer_core.datasets import load_dataset
+    from mer_core.experiments import evaluate_manifest
+    from mer_core.synth import generate_corpus
+
+    corpus = tmp_path / "corpus"
+    generate_corpus(corpus, scheme="emotion", profile="tiny", seed=0, progress=False)
+    manifest = load_dataset(corpus, scheme="emotion")
+    runs = {}
+    for n_jobs in (1, 2):
+        runs[n_jobs] = evaluate_manifest(
+            manifest,
+            scheme="emotion",
+            models=["svm", "cnn"],
+            budget="tiny",
+            n_splits=3,
+            n_repeats=2,
+            seed=0,
+            out_dir=tmp_path / f"run{n_jobs}",
+            cache_dir=tmp_path / "cache",
+            n_jobs=n_jobs,
+            progress=False,
+        )
+    folds = pd.read_csv(tmp_path / "run1" / "folds.csv")
+    assert sorted(folds["fold"].unique()) == list(range(6))
+    assert runs[1]["n_repeats"] == 2
+    metrics = ["accuracy", "f1"]
+    a = pd.DataFrame(runs[1]["summary"]).set_index("model")[metrics]
+    b = pd.DataFrame(runs[2]["summary"]).set_index("model")[metrics]
+    pd.testing.assert_frame_equal(a, b)
