@@ -9,6 +9,12 @@ its peak memory (process and workers) is its own. Sizes: the whole generated
 corpus, and 150 / 300 / 600 clips of the 4Q set (150 / 300 / all clips of the
 generated corpus when 4Q is absent).
 
+With the 4Q clips present it also times the command a user runs,
+``mer train --model cnn_svm`` on all 600 clips, from a cold feature cache
+(decoding and feature extraction included) and again from a warm one, and
+``mer predict`` on 1 and on 40 new clips (nothing cached; the difference
+gives the cost per clip, decoding included, once the process has started).
+
 Usage::
 
     python benchmarks/bench_training.py [--data-4q DIR] [--budget paper] [--out FILE]
@@ -66,7 +72,7 @@ def child(spec_path: str, model: str, size: int, budget: str) -> None:
     fs = _features(spec)
     labels = np.asarray(spec["labels"])[fs.index]
     idx = _subset(labels.tolist(), size) if size < len(fs) else np.arange(len(fs))
-    X = ClipFeatures(log_mel=fs.log_mel, mfcc=fs.mfcc, lowlevel=fs.lowlevel, chords=fs.chords)[idx]
+    X = ClipFeatures.from_feature_set(fs)[idx]
     y = labels[idx]
     est = build_estimator(model, budget=budget, random_state=0)
     if "progress" in est.get_params():
@@ -85,6 +91,38 @@ def child(spec_path: str, model: str, size: int, budget: str) -> None:
             "torch_threads": torch.get_num_threads(),
         }
     )
+
+
+def _timed(cmd: list[str], env: dict) -> float:
+    import os
+    import subprocess
+
+    t0 = time.perf_counter()
+    subprocess.run(cmd, check=True, env={**os.environ, **env}, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - t0
+
+
+def cli_costs(data_4q: Path, tmp: Path) -> list[dict]:
+    """Wall time of ``mer train`` (cold and warm feature cache) and ``mer predict``."""
+    from mer_core.datasets import load_dataset
+
+    mer = str(Path(sys.executable).with_name("mer"))
+    env = {"MER_CACHE_DIR": str(tmp / "cli-cache")}
+    train = [mer, "train", "--dataset", "4q", "--data", str(data_4q), "--model", "cnn_svm"]
+    rows = []
+    for step in ("cold", "warm"):
+        print(f"  mer train cnn_svm, {step} feature cache ...", file=sys.stderr, flush=True)
+        seconds = _timed([*train, "--quiet", "--out", str(tmp / f"run-{step}")], env)
+        rows.append({"step": f"mer train cnn_svm (600 clips, {step} cache)", "seconds": seconds})
+    paths = load_dataset(data_4q, scheme="4q")["path"].tolist()
+    times = {}
+    for n in (1, 40):
+        cmd = [mer, "predict", *paths[:n], "--model", str(tmp / "run-warm"), "--json"]
+        # a fresh cache: the clips are decoded and analysed as a new song would be
+        times[n] = _timed(cmd, {"MER_CACHE_DIR": str(tmp / f"predict-cache-{n}")})
+        rows.append({"step": f"mer predict, {n} new clip(s)", "seconds": times[n]})
+    rows.append({"step": "mer predict, per clip", "seconds": (times[40] - times[1]) / 39})
+    return rows
 
 
 def _dataset_specs(args, tmp: Path) -> list[dict]:
@@ -130,6 +168,12 @@ def main(argv=None) -> int:
     ap.add_argument("--corpus-dir", default=str(Path.home() / ".cache" / "mer" / "bench-corpus"))
     ap.add_argument("--cache-dir", default=None, help="feature cache (default ~/.cache/mer)")
     ap.add_argument("--models", default=",".join(MODELS))
+    ap.add_argument(
+        "--no-cli",
+        dest="cli",
+        action="store_false",
+        help="skip timing `mer train` / `mer predict` on the 4Q clips",
+    )
     ap.add_argument("--out", type=Path, default=HERE / "results" / "bench_training.json")
     ap.add_argument(
         "--child", nargs=4, metavar=("SPEC", "MODEL", "SIZE", "BUDGET"), help=argparse.SUPPRESS
@@ -175,8 +219,12 @@ def main(argv=None) -> int:
                     dataset_clips=len(fs),
                 )
                 record["rows"].append(res)
+    if args.data_4q.is_dir() and args.cli:
+        record["cli"] = cli_costs(args.data_4q, tmp)
     atomic_write_json(args.out, record)
 
+    for r in record.get("cli", []):
+        print(f"{r['step']:40s} {r['seconds']:8.1f} s")
     print(
         f"\n{'dataset':28s} {'model':8s} {'clips':>6s} {'fit s':>8s} {'predict s':>10s} "
         f"{'peak MB':>8s}"
