@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 import numbers
+from dataclasses import dataclass, field
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
@@ -29,7 +30,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d
 from mer_core.errors import MerError, ParameterError
 from mer_core.models.inputs import ClipFeatures, as_clip_features
 
-__all__ = ["MerClassifier", "NetworkMixin", "softmax"]
+__all__ = ["MerClassifier", "NetworkMixin", "PathPredictions", "network_key", "softmax"]
 
 
 def softmax(z: np.ndarray) -> np.ndarray:
@@ -124,6 +125,94 @@ class MerClassifier(ClassifierMixin, BaseEstimator):
             d = np.column_stack([-d / 2, d / 2])
         return softmax(d)
 
+    def predict_paths(
+        self, paths, *, cache_dir=None, n_jobs: int = 1, progress: bool = False
+    ) -> PathPredictions:
+        """Predict audio files, extracting their features as the model's inputs were.
+
+        The front end is the model's ``feature_config_``, which
+        :func:`~mer_core.models.load_model` restores from the saved model
+        (covered by its digest), so features are always extracted the way the
+        model was trained. Files that cannot be read are reported in
+        ``failures``, not raised.
+
+        Parameters
+        ----------
+        paths : sequence of str or Path
+            Audio files.
+        cache_dir : path, optional
+            Feature cache (default :func:`mer_core.extract.default_cache_dir`).
+        n_jobs : int
+            Parallel feature workers.
+        progress : bool
+            Show a progress bar over files.
+
+        Returns
+        -------
+        PathPredictions
+            ``labels`` and per-class ``proba`` (:meth:`predict_proba`) of each
+            file that could be read, with ``classes``, ``scheme`` and ``failures``.
+        """
+        from mer_core.extract import FeatureConfig, extract_features
+
+        check_is_fitted(self, "classes_")
+        config = getattr(self, "feature_config_", None)
+        if not isinstance(config, FeatureConfig):
+            raise MerError(
+                f"this {type(self).__name__} carries no feature configuration, so it cannot "
+                "read audio; save it with save_model(..., feature_config=...) and load it"
+            )
+        fs = extract_features(
+            list(paths), config=config, cache_dir=cache_dir, n_jobs=n_jobs, progress=progress
+        )
+        classes = [c.item() if isinstance(c, np.generic) else c for c in self.classes_]
+        proba = np.zeros((0, len(classes)))
+        if len(fs):
+            proba = self.predict_proba(ClipFeatures.from_feature_set(fs))
+        return PathPredictions(
+            paths=list(fs.paths),
+            labels=[classes[i] for i in proba.argmax(axis=1)],
+            proba=proba,
+            classes=classes,
+            scheme=getattr(self, "scheme_", None),
+            failures=list(fs.failures),
+        )
+
+
+@dataclass
+class PathPredictions:
+    """Predictions of audio files (:meth:`MerClassifier.predict_paths`).
+
+    Attributes
+    ----------
+    paths : list of str
+        Files that could be read, in input order.
+    labels : list
+        Predicted class of each (the largest probability).
+    proba : np.ndarray, shape (len(paths), len(classes))
+        Per-class probabilities (:meth:`MerClassifier.predict_proba`).
+    classes : list
+        Column order of ``proba``.
+    scheme : str or None
+        Label scheme the model was trained on.
+    failures : list of dict
+        ``{"path", "error"}`` of each file that could not be read.
+    """
+
+    paths: list
+    labels: list
+    proba: np.ndarray
+    classes: list
+    scheme: str | None = None
+    failures: list = field(default_factory=list)
+
+    def scores(self) -> list[dict]:
+        """``{class: probability}`` of each file, as plain Python numbers."""
+        return [
+            {str(c): float(v) for c, v in zip(self.classes, row, strict=True)}
+            for row in self.proba
+        ]
+
 
 class NetworkMixin:
     """Train and apply the estimator's network (parameters named as in the classifiers)."""
@@ -171,8 +260,9 @@ class NetworkMixin:
 
         Returns (network, pooled training maps); sets ``history_``,
         ``n_epochs_``, ``best_epoch_``, ``network_seconds_`` (seconds the
-        network's training took, also when it was loaded) and
-        ``network_cached_``.
+        network's training took, also when it was loaded),
+        ``network_cached_`` and ``network_key_`` (:func:`network_key`, the
+        network's folder name in ``network_cache``).
         """
         import time
 
@@ -184,9 +274,12 @@ class NetworkMixin:
         x = self._pooled(X, key)
         net = build_network(self.architecture, x.shape[1], len(self.classes_))
         cache = getattr(self, "network_cache", None)
+        self.network_key_ = network_key(self.architecture, settings, seed, x, codes)
         entry = None
         if cache is not None:
-            entry = _network_entry(cache, self.architecture, settings, seed, x, codes)
+            from pathlib import Path
+
+            entry = Path(cache) / self.network_key_
             loaded = _load_network(entry, net)
             if loaded is not None:
                 self.history_ = loaded["history"]
@@ -214,11 +307,14 @@ class NetworkMixin:
             return network_outputs(getattr(self, self._net_attr), x, crop=self._crop())
 
 
-def _network_entry(cache, architecture: str, settings, seed: int, x, codes):
-    """Cache folder of a trained network: a digest of everything training depends on."""
+def network_key(architecture: str, settings, seed: int, x, codes) -> str:
+    """Key of a trained network: a digest of everything its training depends on.
+
+    The name of its folder in ``network_cache`` and the ``network_key_`` of
+    the estimator that trained (or loaded) it.
+    """
     import dataclasses
     import hashlib
-    from pathlib import Path
 
     import torch
 
@@ -242,7 +338,7 @@ def _network_entry(cache, architecture: str, settings, seed: int, x, codes):
         },
         length=32,
     )
-    return Path(cache) / key
+    return key
 
 
 def _load_network(entry, net):
