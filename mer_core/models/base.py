@@ -18,8 +18,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import numbers
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
@@ -204,7 +205,7 @@ class PathPredictions:
     proba: np.ndarray
     classes: list
     scheme: str | None = None
-    failures: list = field(default_factory=list)
+    failures: list = dataclasses.field(default_factory=list)
 
     def scores(self) -> list[dict]:
         """``{class: probability}`` of each file, as plain Python numbers."""
@@ -313,7 +314,6 @@ def network_key(architecture: str, settings, seed: int, x, codes) -> str:
     The name of its folder in ``network_cache`` and the ``network_key_`` of
     the estimator that trained (or loaded) it.
     """
-    import dataclasses
     import hashlib
 
     import torch
