@@ -333,6 +333,8 @@ def _process_file(path: str, config: FeatureConfig, groups, cache_dir, use_cache
                         raise MerError(f"{p}: {g} feature {name!r} has NaN or infinite values")
                 arrays = dict(computed[g])
                 arrays["n_valid"] = np.array(n_valid)
+                if not _valid_entry(g, arrays, config):  # what the cache reader checks
+                    raise MerError(f"{p}: {g} features have unexpected shapes (internal error)")
                 if use_cache:
                     _write_entry(_entry_path(cache_dir, g, keys[g]), keys[g], arrays)
                 result[g] = arrays
