@@ -190,9 +190,7 @@ def test_crafted_cache_entry_with_the_right_key_is_recomputed(corpus, tmp_path, 
     (names, dtype, shape, finiteness) is recomputed, never returned."""
     cache = tmp_path / "cache"
     first = _run(corpus[:2], cache)
-    (entry,) = [
-        p for p in (cache / group).glob("*/*.npz") if _entry_digest(p) == first.digests[0]
-    ]
+    (entry,) = [p for p in (cache / group).glob("*/*.npz") if _entry_digest(p) == first.digests[0]]
     with np.load(entry, allow_pickle=False) as npz:
         stored = {k: npz[k] for k in npz.files}
     crafted = _crafted({k: v for k, v in stored.items() if k != "_key"}, change)
