@@ -293,3 +293,101 @@ def test_real_data_uses_the_paper_budget_except_on_the_tiny_profile(tmp_path, mo
             assert (kw["budget"], kw["n_splits"]) == (prof.budget, prof.n_splits)
             assert kw["feature_config"].duration == (prof.window or window)
     assert len(calls) == 12 and {c["budget"] for c in calls} == {"tiny", "quick", "paper"}
+
+
+def test_evaluate_manifest_fits_every_step_on_the_training_fold_only(
+    corpus, cache, tmp_path, monkeypatch
+):
+    """Spies on screening, scaling, the network and the SVM inside the real models of
+    `evaluate_manifest`: each is fitted on exactly one fold's training clips."""
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.svm import SVC, LinearSVC
+
+    import mer_core.models.cnn_svm as cnn_svm_mod
+    import mer_core.models.svm as svm_mod
+    import mer_core.models.training as training
+    from mer_core.extract import FeatureConfig, extract_features
+    from mer_core.models.training import pool_time
+
+    events = []
+    real_train, real_support = training.train_network, cnn_svm_mod.fit_support
+
+    def train_network(net, x, codes, *a, **kw):
+        events.append(("network", np.array(x, copy=True)))
+        return real_train(net, x, codes, *a, **kw)
+
+    def fit_support(screener, X, y):
+        support = real_support(screener, X, y)
+        events.append(("screening", np.array(X, copy=True), support))
+        return support
+
+    class SpyScaler(StandardScaler):
+        def fit(self, X, y=None, sample_weight=None):
+            super().fit(X, y, sample_weight)
+            events.append(("scaling", np.array(X, copy=True), self))
+            return self
+
+    def spy_svm(base):
+        class Spy(base):
+            def fit(self, X, y, sample_weight=None):
+                events.append(("svm", np.array(X, copy=True)))
+                return super().fit(X, y, sample_weight)
+
+        return Spy
+
+    monkeypatch.setattr(training, "train_network", train_network)
+    for mod in (cnn_svm_mod, svm_mod):
+        monkeypatch.setattr(mod, "fit_support", fit_support)
+        monkeypatch.setattr(mod, "StandardScaler", SpyScaler)
+    monkeypatch.setattr(cnn_svm_mod, "LinearSVC", spy_svm(LinearSVC))
+    monkeypatch.setattr(svm_mod, "SVC", spy_svm(SVC))
+
+    out = tmp_path / "run"
+    _evaluate(corpus, cache, out, models=("svm", "cnn_svm"))
+    manifest = load_dataset(corpus, scheme="emotion")
+    fs = extract_features(
+        manifest["path"].tolist(),
+        config=FeatureConfig(duration=40.0),
+        cache_dir=cache,
+        progress=False,
+    )
+    assert len(fs) == len(manifest) == 24
+    n = len(fs)
+    trains = []
+    for k in range(3):
+        test = json.loads((out / "folds" / "svm" / f"fold{k}.json").read_text())["test_index"]
+        trains.append(frozenset(range(n)) - frozenset(test))
+
+    def lookup(rows, table):
+        index = {r.tobytes(): i for i, r in enumerate(np.ascontiguousarray(table))}
+        return frozenset(index[r.tobytes()] for r in np.ascontiguousarray(rows))
+
+    pooled = pool_time(fs.log_mel, 4)
+    low = fs.lowlevel.astype(np.float64)
+    chords = fs.chords.astype(np.float64)
+    seen = {"network": [], "screening": [], "scaling": [], "svm": []}
+    last = {}
+    for event in events:
+        kind, X = event[0], event[1]
+        if kind == "network":
+            rows = lookup(X, pooled)
+        elif kind == "screening":
+            rows = lookup(X[:, -low.shape[1] :], low)
+            last["screening"] = (rows, X[:, event[2]])
+        elif kind == "scaling":
+            screened_rows, screened = last["screening"]
+            if X.shape[1] == screened.shape[1]:  # the SVM baseline: screened columns only
+                assert np.array_equal(X, screened)
+                rows = screened_rows
+            else:  # CNN-SVM: embedding, screened low-level, chords
+                rows = lookup(X[:, -chords.shape[1] :], chords)
+                assert rows == screened_rows
+            last["scaling"] = (rows, event[2].transform(X))
+        else:
+            rows, scaled = last["scaling"]
+            assert np.array_equal(X, scaled)  # the SVM sees the scaled rows of its scaler
+        assert rows in trains, f"{kind} fitted on clips outside one training fold"
+        seen[kind].append(rows)
+    assert len(seen["network"]) == 3 and set(seen["network"]) == set(trains)
+    for kind in ("screening", "scaling", "svm"):
+        assert len(seen[kind]) == 6 and set(seen[kind]) == set(trains)
