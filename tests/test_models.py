@@ -579,8 +579,8 @@ def test_load_refuses_pickled_payloads_without_running_them(fitted_cnn_svm, tmp_
     _rewrite_digests(folder)
     with pytest.raises(MerError) as exc:
         load_model(folder)
+    assert not marker.exists(), "unpickling arrays.npz ran the payload"
     assert "object array" in str(exc.value) and "\n" not in str(exc.value)
-    assert not marker.exists()
     # weights.pt: a state dict with a pickled callable among the tensors
     folder = save_model(fitted_cnn_svm, tmp_path / "pt")
     state = torch.load(folder / "weights.pt", weights_only=True)
@@ -589,6 +589,7 @@ def test_load_refuses_pickled_payloads_without_running_them(fitted_cnn_svm, tmp_
     _rewrite_digests(folder)
     with pytest.raises(MerError) as exc:
         load_model(folder)
+    assert not marker.exists(), "unpickling weights.pt ran the payload"
     message = str(exc.value)
     assert "weights.pt" in message and "refused" in message and "\n" not in message
     assert "weights_only" not in message and "Unpickling" not in message
