@@ -232,23 +232,21 @@ def test_predict_reads_its_feature_config_from_the_model(corpus, cache, tmp_path
     assert cli_main(predict) == 0
     before = json.loads(capsys.readouterr().out)
     assert before["scheme"] == "emotion" and before["model"] == "SVM"
-    model = load_model(run)
-    assert (
-        model.feature_config_.to_dict()
-        == json.loads((run / "train.json").read_text())["feature_config"]
-    )
-    pred = model.predict_paths(songs, cache_dir=cache)
-    assert pred.paths == songs and pred.scheme == "emotion" and not pred.failures
-    assert [p["emotion"] for p in before["predictions"]] == pred.labels
-    assert [p["scores"] for p in before["predictions"]] == pred.scores()
-    assert pred.proba.shape == (3, 4) and np.allclose(pred.proba.sum(axis=1), 1.0)
     # an edited train.json changes nothing
     record = json.loads((run / "train.json").read_text())
+    original = json.loads(json.dumps(record))
     record["feature_config"]["preemphasis"] = 0.5
     record["scheme"] = "4q"
     (run / "train.json").write_text(json.dumps(record))
     assert cli_main(predict) == 0
     assert json.loads(capsys.readouterr().out) == before
+    model = load_model(run)
+    assert model.feature_config_.to_dict() == original["feature_config"]
+    pred = model.predict_paths(songs, cache_dir=cache)
+    assert pred.paths == songs and pred.scheme == "emotion" and not pred.failures
+    assert [p["emotion"] for p in before["predictions"]] == pred.labels
+    assert [p["scores"] for p in before["predictions"]] == pred.scores()
+    assert pred.proba.shape == (3, 4) and np.allclose(pred.proba.sum(axis=1), 1.0)
     # an edited model configuration is refused
     config_path = run / "model" / "config.json"
     saved = config_path.read_text()
