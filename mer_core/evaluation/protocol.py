@@ -156,13 +156,17 @@ def _describe(value):
             "keywords": _describe(value.keywords),
         }
     if callable(value):
-        name = f"{getattr(value, '__module__', '')}.{getattr(value, '__qualname__', '')}"
+        plain = inspect.isroutine(value) or isinstance(value, type)
+        target = value if plain else type(value)  # a callable object: its class's code
+        name = f"{getattr(target, '__module__', '')}.{getattr(target, '__qualname__', '')}"
         try:
-            code = inspect.getsource(value)
+            code = inspect.getsource(target)
         except (OSError, TypeError):
-            code = getattr(getattr(value, "__code__", None), "co_code", b"").hex() or repr(value)
+            code = getattr(getattr(target, "__code__", None), "co_code", b"").hex() or name
         closure = [c.cell_contents for c in (getattr(value, "__closure__", None) or ())]
+        state = None if plain else getattr(value, "__dict__", None)
         return {
+            "state": _describe(state),
             "callable": name,
             "source": hashlib.sha256(code.encode()).hexdigest(),
             "defaults": _describe(getattr(value, "__defaults__", None)),
