@@ -267,6 +267,7 @@ def evaluate_manifest(
     from mer_core.evaluation.protocol import run_cv
     from mer_core.evaluation.report import write_results
     from mer_core.extract import FeatureConfig, extract_features
+    from mer_core.io import json_digest
     from mer_core.schemes import get_scheme
 
     sch = get_scheme(scheme) if isinstance(scheme, str) else scheme
@@ -331,7 +332,10 @@ def evaluate_manifest(
         args = {
             "groups": groups,
             "n_splits": n_splits,
-            "data_key": fs.fingerprint(),
+            "data_key": json_digest(
+                {"files": [fs.digests[i] for i in pos], "feature_config": fs.config.to_dict()},
+                length=32,
+            ),
             "labels": list(sch.labels),
         }
         runs = [(r, seed + 1000 * r, _repeat_dir(out_dir, r)) for r in range(n_repeats)]

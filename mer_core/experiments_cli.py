@@ -191,7 +191,14 @@ def _train(args) -> int:
     t0 = time.perf_counter()
     est.fit(X, y)
     seconds = time.perf_counter() - t0
-    save_model(est, out / MODEL_FOLDER, overwrite=args.overwrite)
+    save_model(
+        est,
+        out / MODEL_FOLDER,
+        feature_config=config,
+        scheme=args.dataset,
+        title=spec.title,
+        overwrite=args.overwrite,
+    )
     atomic_write_json(
         out / TRAIN_RECORD,
         {
@@ -217,45 +224,24 @@ def _train(args) -> int:
 
 
 def _predict(args) -> int:
-    import numpy as np
-
-    from mer_core.extract import FeatureConfig, extract_features
-    from mer_core.models import ClipFeatures, load_model
+    from mer_core.models import load_model
 
     run = Path(args.model)
-    record_path = run / TRAIN_RECORD
-    if not record_path.is_file():
-        raise MerError(f"{run}: not a run folder from `mer train` (no {TRAIN_RECORD})")
-    try:
-        record = json.loads(record_path.read_text())
-        config = FeatureConfig(**record["feature_config"])
-    except (ValueError, KeyError, TypeError) as exc:
-        raise MerError(f"{record_path}: unreadable training record ({exc})") from None
-    model = load_model(run / MODEL_FOLDER)
-    fs = extract_features(args.songs, config=config, cache_dir=args.cache_dir, progress=False)
-    results = []
-    if len(fs):
-        X = ClipFeatures(
-            log_mel=fs.log_mel,
-            mfcc=fs.mfcc,
-            lowlevel=fs.lowlevel,
-            chords=fs.chords,
-            lowlevel_names=fs.lowlevel_names,
-            chord_names=fs.chord_names,
-        )
-        proba = model.predict_proba(X)
-        for path, p in zip(fs.paths, proba, strict=True):
-            scores = {str(c): float(v) for c, v in zip(model.classes_, p, strict=True)}
-            results.append(
-                {"song": path, "emotion": str(model.classes_[int(np.argmax(p))]), "scores": scores}
-            )
-    errors = [{"song": f["path"], "error": f["error"]} for f in fs.failures]
+    if not ((run / MODEL_FOLDER / "config.json").is_file() or (run / "config.json").is_file()):
+        raise MerError(f"{run}: not a run folder from `mer train` (no {MODEL_FOLDER}/config.json)")
+    model = load_model(run)
+    pred = model.predict_paths(args.songs, cache_dir=args.cache_dir)
+    results = [
+        {"song": path, "emotion": str(label), "scores": scores}
+        for path, label, scores in zip(pred.paths, pred.labels, pred.scores(), strict=True)
+    ]
+    errors = [{"song": f["path"], "error": f["error"]} for f in pred.failures]
     if args.json:
         print(
             json.dumps(
                 {
-                    "model": record.get("title"),
-                    "scheme": record.get("scheme"),
+                    "model": model.title_,
+                    "scheme": model.scheme_,
                     "predictions": results,
                     "errors": errors,
                 },

@@ -19,8 +19,9 @@ in parallel over clips (joblib, ``n_jobs``) with a tqdm progress bar.
 and editing it invalidates it), the parameters that group depends on, and the
 group's code version. Changing, say, ``n_mfcc`` recomputes ``spectral`` and
 ``lowlevel`` but reuses ``chords``. Entries are written atomically and hold
-their own key; an entry that fails to load or whose stored key differs is
-recomputed, never trusted.
+their own key; an entry that fails to load, whose stored key differs, or whose
+arrays are not exactly what the group computes (names, dtypes, shapes for the
+configuration, finite values) is recomputed, never trusted.
 
 **Failures.** A bad file does not stop the run: it is collected into
 ``FeatureSet.failures`` (file and message) and the rest finish; ``strict=True``
@@ -230,17 +231,61 @@ def _entry_path(cache_dir: Path, group: str, key: str) -> Path:
     return cache_dir / group / key[:2] / f"{key}.npz"
 
 
-def _read_entry(path: Path, key: str):
-    """The cached arrays, or None when missing or damaged (then it is recomputed)."""
+def _expected_arrays(group: str, config: FeatureConfig, n_valid: int) -> dict:
+    """``name -> (dtype, shape)`` of every array a ``group`` entry holds besides ``n_valid``."""
+    from mer_core.features.spectral import frames_for
+
+    if group == "spectral":
+        n = int(round(config.duration * config.sr)) if config.duration is not None else n_valid
+        n_frames = frames_for(max(n, config.n_fft), hop_length=config.hop_length)
+        return {
+            "log_mel": (np.dtype(np.float16), (config.n_mels, n_frames)),
+            "mfcc": (np.dtype(np.float32), (config.n_mfcc, n_frames)),
+        }
+    width = len(feature_names(group, config=config))
+    return {"vector": (np.dtype(np.float32), (width,))}
+
+
+def _valid_entry(group: str, arrays: dict, config: FeatureConfig) -> bool:
+    """Whether cached arrays are exactly what ``group`` computes under ``config``.
+
+    The set of names, each array's dtype and shape, finiteness, and a plausible
+    ``n_valid`` (a non-negative integer, at most the clip window).
+    """
+    n_valid = arrays.get("n_valid")
+    if (
+        not isinstance(n_valid, np.ndarray)
+        or n_valid.shape != ()
+        or n_valid.dtype.kind not in "iu"
+        or int(n_valid) < 0
+    ):
+        return False
+    n_valid = int(n_valid)
+    if config.duration is not None and n_valid > int(round(config.duration * config.sr)) + 1:
+        return False
+    expected = _expected_arrays(group, config, n_valid)
+    if set(arrays) != {"n_valid", *expected}:
+        return False
+    for name, (dtype, shape) in expected.items():
+        arr = arrays[name]
+        if arr.dtype != dtype or arr.shape != shape or not np.isfinite(arr).all():
+            return False
+    return True
+
+
+def _read_entry(path: Path, key: str, group: str, config: FeatureConfig):
+    """The cached arrays, or None when missing, damaged or not what ``group``
+    computes under ``config`` (then it is recomputed)."""
     if not path.is_file():
         return None
     try:
         with np.load(path, allow_pickle=False) as data:
-            if str(data["_key"]) != key:
+            if "_key" not in data.files or str(data["_key"]) != key:
                 return None
-            return {k: data[k] for k in data.files if k != "_key"}
+            arrays = {k: data[k] for k in data.files if k != "_key"}
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
         return None
+    return arrays if _valid_entry(group, arrays, config) else None
 
 
 def _write_entry(path: Path, key: str, arrays: dict) -> None:
@@ -261,7 +306,11 @@ def _process_file(path: str, config: FeatureConfig, groups, cache_dir, use_cache
         }
         result, missing = {}, []
         for g in groups:
-            entry = _read_entry(_entry_path(cache_dir, g, keys[g]), keys[g]) if use_cache else None
+            entry = (
+                _read_entry(_entry_path(cache_dir, g, keys[g]), keys[g], g, config)
+                if use_cache
+                else None
+            )
             if entry is None:
                 missing.append(g)
             else:
@@ -284,6 +333,8 @@ def _process_file(path: str, config: FeatureConfig, groups, cache_dir, use_cache
                         raise MerError(f"{p}: {g} feature {name!r} has NaN or infinite values")
                 arrays = dict(computed[g])
                 arrays["n_valid"] = np.array(n_valid)
+                if not _valid_entry(g, arrays, config):  # what the cache reader checks
+                    raise MerError(f"{p}: {g} features have unexpected shapes (internal error)")
                 if use_cache:
                     _write_entry(_entry_path(cache_dir, g, keys[g]), keys[g], arrays)
                 result[g] = arrays

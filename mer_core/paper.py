@@ -776,9 +776,9 @@ def training_histories(run_dir, model: str = "cnn") -> pd.DataFrame:
     """Per-epoch training history of the networks a run trained for ``model``.
 
     A run keeps each trained network in ``networks/<key>/meta.json`` (with
-    its ``history`` and training ``seconds``) and each fold's result in
-    ``folds/<model>/fold<k>.json`` (with ``network_seconds``); the two are
-    matched on those seconds, which are the same stored number.
+    its ``history``) and each fold's result in ``folds/<model>/fold<k>.json``
+    with the ``network_key`` of the network that fold used (see
+    :func:`mer_core.models.base.network_key`); the two are matched on that key.
 
     Parameters
     ----------
@@ -805,26 +805,22 @@ def training_histories(run_dir, model: str = "cnn") -> pd.DataFrame:
     >>> _ = (run / "networks" / "k1" / "meta.json").write_text(
     ...     json.dumps({"history": hist, "seconds": 1.25}))
     >>> _ = (run / "folds" / "cnn" / "fold0.json").write_text(
-    ...     json.dumps({"fold": 0, "network_seconds": 1.25}))
+    ...     json.dumps({"fold": 0, "network_key": "k1"}))
     >>> training_histories(run)[["fold", "epoch", "loss"]].values.tolist()
     [[0.0, 1.0, 1.4]]
     """
     run = Path(run_dir)
-    by_seconds = {}
-    for path in sorted(run.glob("networks/*/meta.json")):
-        try:
-            meta = json.loads(path.read_text())
-        except (OSError, ValueError):
-            continue
-        if isinstance(meta.get("seconds"), float) and meta.get("history"):
-            by_seconds[meta["seconds"]] = meta["history"]
     rows = []
     for path in sorted(run.glob(f"folds/{model}/fold*.json")):
         try:
             rec = json.loads(path.read_text())
-        except (OSError, ValueError):
+            key = rec.get("network_key")
+            history = None
+            if isinstance(key, str) and key.isalnum():
+                meta = json.loads((run / "networks" / key / "meta.json").read_text())
+                history = meta.get("history")
+        except (OSError, ValueError, AttributeError):
             continue
-        history = by_seconds.get(rec.get("network_seconds"))
         for epoch in history or []:
             rows.append({"model": model, "fold": rec.get("fold"), **epoch})
     columns = ["model", "fold", "epoch", "loss", "accuracy", "lr", "seconds"]

@@ -140,3 +140,220 @@ def test_resumed_run_leaves_result_files_untouched(tmp_path):
     assert rec["resumed_folds"] == 5 and rec["wall_seconds"] == 2.0
     write_results(again, out, record={"seed": 1, "wall_seconds": 2.0})  # a real change
     assert (out / "results.json").stat().st_mtime_ns != stamps["results.json"]
+
+
+# ------------------------------------------------------------------ resume keys (issue 8)
+
+
+def _fold_preserving_swap(y, n_splits=5, seed=0):
+    """Two clips of different classes whose label swap leaves every fold as it was."""
+    folds = make_folds(y, n_splits=n_splits, seed=seed)
+    for i in range(len(y)):
+        for j in range(i + 1, len(y)):
+            if y[i] == y[j]:
+                continue
+            y2 = y.copy()
+            y2[[i, j]] = y2[[j, i]]
+            other = make_folds(y2, n_splits=n_splits, seed=seed)
+            if all(
+                np.array_equal(a, c) and np.array_equal(b, d)
+                for (a, b), (c, d) in zip(folds, other, strict=True)
+            ):
+                return y2
+    raise AssertionError("no fold-preserving label swap in this toy problem")
+
+
+def _comparable(cv):
+    return [(r["model"], r["fold"], r["accuracy"], r["f1"], r["y_pred"]) for r in cv.folds]
+
+
+def test_relabelled_clips_recompute_their_folds(tmp_path):
+    """A re-run into an existing folder equals a fresh run after labels change
+    while the splits stay the same (the fold key once ignored the labels)."""
+    X, y, _ = _toy(n=40)
+    y2 = _fold_preserving_swap(y)
+    models = {"lr": LogisticRegression(max_iter=500)}
+    run_cv(models, X, y, run_dir=tmp_path / "run", progress=False, data_key="toy")
+    again = run_cv(models, X, y2, run_dir=tmp_path / "run", progress=False, data_key="toy")
+    fresh = run_cv(models, X, y2, progress=False)
+    assert _comparable(again) == _comparable(fresh)
+    assert _comparable(again) != _comparable(run_cv(models, X, y, progress=False))
+    # the folds whose clips kept their labels and features may resume, but a
+    # change of groups, of the clips' order or of one feature value does not
+    groups = np.array([f"g{i}" for i in range(40)])
+    regrouped = run_cv(
+        models, X, y2, groups=groups, run_dir=tmp_path / "run", progress=False, data_key="toy"
+    )
+    assert _comparable(regrouped) == _comparable(
+        run_cv(models, X, y2, groups=groups, progress=False)
+    )
+    X3 = X.copy()
+    X3[0, 0] += 1.0
+    moved = run_cv(models, X3, y2, groups=groups, run_dir=tmp_path / "run", progress=False)
+    assert not any(r["resumed"] for r in moved.folds)
+    assert _comparable(moved) == _comparable(run_cv(models, X3, y2, groups=groups, progress=False))
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        (LogisticRegression(C=1.0, max_iter=500), LogisticRegression(C=0.01, max_iter=500)),
+        (LogisticRegression(max_iter=500, tol=1e-4), LogisticRegression(max_iter=500, tol=1e-3)),
+    ],
+)
+def test_changed_parameter_under_the_same_name_recomputes(before, after, tmp_path):
+    X, y, artists = _toy()
+    run = tmp_path / "run"
+    run_cv({"m": before}, X, y, groups=artists, run_dir=run, progress=False)
+    same = run_cv({"m": before}, X, y, groups=artists, run_dir=run, progress=False)
+    assert all(r["resumed"] for r in same.folds)
+    changed = run_cv({"m": after}, X, y, groups=artists, run_dir=run, progress=False)
+    assert not any(r["resumed"] for r in changed.folds)
+    fresh = run_cv({"m": after}, X, y, groups=artists, progress=False)
+    assert _comparable(changed) == _comparable(fresh)
+
+
+def test_fold_key_covers_network_parameters_and_budget():
+    """C, epochs and the budget of a named model change its fold key (so its folds recompute)."""
+    from mer_core.evaluation.protocol import _fold_key
+    from mer_core.experiments import build_estimator
+
+    train, test = np.arange(8), np.arange(8, 10)
+
+    def key(est, **kw):
+        args = {"data": "d", "seed": 0, "data_key": "k", **kw}
+        return _fold_key("cnn_svm", est, 0, train, test, **args)
+
+    base = build_estimator("cnn_svm", budget="tiny")
+    keys = {
+        key(base),
+        key(build_estimator("cnn_svm", budget="tiny", C=0.5)),
+        key(build_estimator("cnn_svm", budget="tiny", epochs=3)),
+        key(build_estimator("cnn_svm", budget="quick")),
+        key(build_estimator("cnn_svm", budget="paper")),
+        key(base, seed=1),
+        key(base, data="e"),
+        key(base, data_key="l"),
+    }
+    assert len(keys) == 8
+    # where networks are cached and whether a bar is shown change no result
+    assert key(base) == key(build_estimator("cnn_svm", budget="tiny", network_cache="/x"))
+    assert key(base) == key(base.set_params(progress=False))
+
+
+def test_fold_key_sees_every_element_of_long_array_parameters():
+    """A parameter is never described by a shortened ``repr`` (numpy elides long arrays)."""
+    from mer_core.evaluation.protocol import _fold_key
+    from mer_core.models.fusion import FixedSelector
+
+    mask = np.ones(5000, dtype=bool)
+    other = mask.copy()
+    other[2500] = False
+    args = {"data": "d", "seed": 0, "data_key": ""}
+    a = _fold_key("m", FixedSelector(mask), 0, [0], [1], **args)
+    b = _fold_key("m", FixedSelector(other), 0, [0], [1], **args)
+    assert a != b
+
+
+def _centroid_model(shift=0.0):
+    def model(X_train, y_train, X_test, seed):
+        classes = np.unique(y_train)
+        centres = np.stack([X_train[y_train == c].mean(axis=0) + shift for c in classes])
+        d = -((X_test[:, None, :] - centres[None]) ** 2).sum(axis=2)
+        return classes[d.argmax(axis=1)], {"decision": d}
+
+    return model
+
+
+def test_run_cv_accepts_a_callable_model(tmp_path):
+    """The docstring's callable model ``(X_train, y_train, X_test, seed) -> (y_pred, extra)``."""
+    X, y, artists = _toy()
+    run = tmp_path / "run"
+    cv = run_cv(
+        {"centroid": _centroid_model(), "lr": LogisticRegression(max_iter=500)},
+        X,
+        y,
+        groups=artists,
+        run_dir=run,
+        progress=False,
+    )
+    table = summary_table(cv)
+    assert table.loc["centroid", "accuracy"] > 0.6
+    rec = json.loads((run / "folds" / "centroid" / "fold0.json").read_text())
+    assert len(rec["decision"]) == rec["n_test"] and len(rec["decision"][0]) == 4
+    again = run_cv(
+        {"centroid": _centroid_model()}, X, y, groups=artists, run_dir=run, progress=False
+    )
+    assert all(r["resumed"] for r in again.folds)
+    assert summary_table(again).loc["centroid", "f1"] == table.loc["centroid", "f1"]
+    # another callable (here: another closure value) under the same name recomputes
+    shifted = run_cv(
+        {"centroid": _centroid_model(0.5)}, X, y, groups=artists, run_dir=run, progress=False
+    )
+    assert not any(r["resumed"] for r in shifted.folds)
+    with pytest.raises(MerError, match="must return"):
+        run_cv({"bad": lambda *a: a[0]}, X, y, progress=False)
+    with pytest.raises(MerError, match="estimator or a callable"):
+        run_cv({"bad": 3}, X, y, progress=False)
+
+
+# ------------------------------------------------------------------ leakage (issue 8)
+
+
+class _Spy:
+    """Records the clip ids (column 0 of X) each step of a spied model is fitted on."""
+
+    def __init__(self):
+        self.calls = []
+
+    def __call__(self, step, X):
+        self.calls.append((step, frozenset(np.asarray(X)[:, 0].astype(int).tolist())))
+
+
+SPY = _Spy()
+
+
+class SpyClassifier(LogisticRegression):
+    """Screening, scaling, a "network" and an SVM fitted in turn, each one spied."""
+
+    def fit(self, X, y):
+        from sklearn.feature_selection import SelectKBest
+        from sklearn.preprocessing import StandardScaler
+        from sklearn.svm import LinearSVC
+
+        X = np.asarray(X)
+        SPY("screening", X)
+        self.screen_ = SelectKBest(k=3).fit(X[:, 1:], y)
+        SPY("scaling", X)
+        self.scaler_ = StandardScaler().fit(self.screen_.transform(X[:, 1:]))
+        SPY("network", X)
+        super().fit(self.scaler_.transform(self.screen_.transform(X[:, 1:])), y)
+        SPY("svm", X)
+        self.svm_ = LinearSVC().fit(self.scaler_.transform(self.screen_.transform(X[:, 1:])), y)
+        return self
+
+    def decision_function(self, X):
+        X = np.asarray(X)
+        return self.svm_.decision_function(
+            self.scaler_.transform(self.screen_.transform(X[:, 1:]))
+        )
+
+    def predict(self, X):
+        return self.svm_.classes_[self.decision_function(X).argmax(axis=1)]
+
+
+def test_run_cv_fits_every_step_on_the_training_fold_only(tmp_path):
+    X, y, artists = _toy()
+    ids = np.arange(len(y))[:, None].astype(float)
+    Xid = np.hstack([ids, X])
+    SPY.calls.clear()
+    cv = run_cv({"spy": SpyClassifier()}, Xid, y, groups=artists, run_dir=tmp_path, progress=False)
+    folds = make_folds(y, groups=artists, n_splits=5, seed=0)
+    assert len(SPY.calls) == 4 * len(folds)
+    for k, (train, test) in enumerate(folds):
+        steps = SPY.calls[4 * k : 4 * k + 4]
+        assert [s for s, _ in steps] == ["screening", "scaling", "network", "svm"]
+        for step, rows in steps:
+            assert rows == set(train.tolist()), f"fold {k}: {step} saw other rows"
+            assert not rows & set(test.tolist()), f"fold {k}: {step} saw test clips"
+    assert [r["test_index"] for r in cv.folds] == [te.tolist() for _, te in folds]

@@ -61,6 +61,18 @@ def test_evaluate_all_models_and_ablations(corpus, cache, tmp_path):
     chosen = [f["selection"]["C"] for f in folds if f["model"] in ("svm", "cnn_svm")]
     assert len(chosen) == 6 and all(c > 0 for c in chosen)
     assert summary["ece"].notna().all()
+    # each fold's training history is the one of the network that fold used
+    from mer_core import paper
+
+    for model in ("cnn", "lstm", "cnn_svm", "cnn_svm_no_preemphasis"):
+        hist = paper.training_histories(tmp_path / "run", model)
+        assert sorted(hist["fold"].unique()) == [0, 1, 2]
+        for k in range(3):
+            rec = json.loads((tmp_path / "run" / "folds" / model / f"fold{k}.json").read_text())
+            meta = json.loads(
+                (tmp_path / "run" / "networks" / rec["network_key"] / "meta.json").read_text()
+            )
+            assert hist[hist["fold"] == k]["loss"].tolist() == [e["loss"] for e in meta["history"]]
 
 
 def test_same_seed_same_tables_and_resume(corpus, cache, tmp_path):
@@ -172,3 +184,213 @@ def test_build_estimator_rejects_unknowns():
     with pytest.raises(MerError, match="wings"):
         build_estimator("svm", wings=2)
     assert np.isclose(build_estimator("cnn_svm", C=0.5).C, 0.5)
+
+
+# ----------------------------------------------------------------------------- issue 8
+
+
+def test_training_histories_match_networks_by_key_not_by_seconds(tmp_path):
+    """Two networks that trained for the same (float) time keep their own histories."""
+    from mer_core import paper
+
+    for key, loss in (("aa11", 1.0), ("bb22", 2.0)):
+        (tmp_path / "networks" / key).mkdir(parents=True)
+        hist = [{"epoch": 1, "loss": loss, "accuracy": 0.5, "lr": 0.01, "seconds": 0.5}]
+        (tmp_path / "networks" / key / "meta.json").write_text(
+            json.dumps({"history": hist, "seconds": 3.25})
+        )
+    (tmp_path / "folds" / "cnn").mkdir(parents=True)
+    for fold, key in ((0, "bb22"), (1, "aa11"), (2, "../networks/aa11")):
+        (tmp_path / "folds" / "cnn" / f"fold{fold}.json").write_text(
+            json.dumps({"fold": fold, "network_seconds": 3.25, "network_key": key})
+        )
+    hist = paper.training_histories(tmp_path, "cnn")
+    assert hist[["fold", "loss"]].values.tolist() == [[0, 2.0], [1, 1.0]]
+
+
+def _common_cli(corpus, cache):
+    return [
+        "--dataset",
+        "emotion",
+        "--data",
+        str(corpus),
+        "--budget",
+        "tiny",
+        "--cache-dir",
+        str(cache),
+        "--quiet",
+    ]
+
+
+def test_predict_reads_its_feature_config_from_the_model(corpus, cache, tmp_path, capsys):
+    """`mer predict` and `load_model(run).predict_paths` use the feature settings and
+    scheme saved inside the model (under its digest), never train.json's."""
+    from mer_core.models import load_model
+
+    run = tmp_path / "run"
+    assert (
+        cli_main(["train", *_common_cli(corpus, cache), "--model", "svm", "--out", str(run)]) == 0
+    )
+    capsys.readouterr()
+    songs = [str(p) for p in sorted(corpus.glob("*/*.wav"))[:3]]
+    predict = ["predict", *songs, "--model", str(run), "--json", "--cache-dir", str(cache)]
+    assert cli_main(predict) == 0
+    before = json.loads(capsys.readouterr().out)
+    assert before["scheme"] == "emotion" and before["model"] == "SVM"
+    # an edited train.json changes nothing
+    record = json.loads((run / "train.json").read_text())
+    original = json.loads(json.dumps(record))
+    record["feature_config"]["preemphasis"] = 0.5
+    record["scheme"] = "4q"
+    (run / "train.json").write_text(json.dumps(record))
+    assert cli_main(predict) == 0
+    assert json.loads(capsys.readouterr().out) == before
+    model = load_model(run)
+    assert model.feature_config_.to_dict() == original["feature_config"]
+    pred = model.predict_paths(songs, cache_dir=cache)
+    assert pred.paths == songs and pred.scheme == "emotion" and not pred.failures
+    assert [p["emotion"] for p in before["predictions"]] == pred.labels
+    assert [p["scores"] for p in before["predictions"]] == pred.scores()
+    assert pred.proba.shape == (3, 4) and np.allclose(pred.proba.sum(axis=1), 1.0)
+    # an edited model configuration is refused
+    config_path = run / "model" / "config.json"
+    saved = config_path.read_text()
+    config = json.loads(saved)
+    config["feature_config"]["preemphasis"] = 0.5
+    config_path.write_text(json.dumps(config))
+    assert cli_main(predict) == 2
+    assert "modified since the model was saved" in capsys.readouterr().err
+    # a run folder of the previous format asks to re-train
+    config = json.loads(saved)
+    config["format_version"] = 1
+    config_path.write_text(json.dumps(config))
+    assert cli_main(predict) == 2
+    err = capsys.readouterr().err
+    assert "re-train with this version" in err and len(err.strip().splitlines()) == 1
+
+
+def test_real_data_uses_the_paper_budget_except_on_the_tiny_profile(tmp_path, monkeypatch):
+    """`ensure_results(data=...)`: the paper's window always, the paper's budget and 5
+    folds except on the tiny test profile; a generated corpus keeps its profile's."""
+    import mer_core.datasets
+    import mer_core.experiments
+    import mer_core.pipeline
+    from mer_core.pipeline import PROFILES, ensure_results
+    from mer_core.schemes import get_scheme
+
+    calls = []
+    monkeypatch.setattr(
+        mer_core.experiments, "evaluate_manifest", lambda manifest, **kw: calls.append(kw) or kw
+    )
+    monkeypatch.setattr(mer_core.datasets, "load_dataset", lambda data, scheme: "real")
+    monkeypatch.setattr(mer_core.pipeline, "ensure_dataset", lambda *a, **kw: "generated")
+    for scheme in ("ema", "4q"):
+        window = get_scheme(scheme).duration
+        for profile in ("tiny", "quick", "paper"):
+            kw = ensure_results(tmp_path, scheme, profile=profile, data=tmp_path / "real")
+            want = PROFILES["tiny"] if profile == "tiny" else PROFILES["paper"]
+            assert (kw["budget"], kw["n_splits"]) == (want.budget, want.n_splits)
+            assert kw["feature_config"].duration == window
+            kw = ensure_results(tmp_path, scheme, profile=profile)
+            prof = PROFILES[profile]
+            assert (kw["budget"], kw["n_splits"]) == (prof.budget, prof.n_splits)
+            assert kw["feature_config"].duration == (prof.window or window)
+    assert len(calls) == 12 and {c["budget"] for c in calls} == {"tiny", "quick", "paper"}
+
+
+def test_evaluate_manifest_fits_every_step_on_the_training_fold_only(
+    corpus, cache, tmp_path, monkeypatch
+):
+    """Spies on screening, scaling, the network and the SVM inside the real models of
+    `evaluate_manifest`: each is fitted on exactly one fold's training clips."""
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.svm import SVC, LinearSVC
+
+    import mer_core.models.cnn_svm as cnn_svm_mod
+    import mer_core.models.svm as svm_mod
+    import mer_core.models.training as training
+    from mer_core.extract import FeatureConfig, extract_features
+    from mer_core.models.training import pool_time
+
+    events = []
+    real_train, real_support = training.train_network, cnn_svm_mod.fit_support
+
+    def train_network(net, x, codes, *a, **kw):
+        events.append(("network", np.array(x, copy=True)))
+        return real_train(net, x, codes, *a, **kw)
+
+    def fit_support(screener, X, y):
+        support = real_support(screener, X, y)
+        events.append(("screening", np.array(X, copy=True), support))
+        return support
+
+    class SpyScaler(StandardScaler):
+        def fit(self, X, y=None, sample_weight=None):
+            super().fit(X, y, sample_weight)
+            events.append(("scaling", np.array(X, copy=True), self))
+            return self
+
+    def spy_svm(base):
+        class Spy(base):
+            def fit(self, X, y, sample_weight=None):
+                events.append(("svm", np.array(X, copy=True)))
+                return super().fit(X, y, sample_weight)
+
+        return Spy
+
+    monkeypatch.setattr(training, "train_network", train_network)
+    for mod in (cnn_svm_mod, svm_mod):
+        monkeypatch.setattr(mod, "fit_support", fit_support)
+        monkeypatch.setattr(mod, "StandardScaler", SpyScaler)
+    monkeypatch.setattr(cnn_svm_mod, "LinearSVC", spy_svm(LinearSVC))
+    monkeypatch.setattr(svm_mod, "SVC", spy_svm(SVC))
+
+    out = tmp_path / "run"
+    _evaluate(corpus, cache, out, models=("svm", "cnn_svm"))
+    manifest = load_dataset(corpus, scheme="emotion")
+    fs = extract_features(
+        manifest["path"].tolist(),
+        config=FeatureConfig(duration=40.0),
+        cache_dir=cache,
+        progress=False,
+    )
+    assert len(fs) == len(manifest) == 24
+    n = len(fs)
+    trains = []
+    for k in range(3):
+        test = json.loads((out / "folds" / "svm" / f"fold{k}.json").read_text())["test_index"]
+        trains.append(frozenset(range(n)) - frozenset(test))
+
+    def lookup(rows, table):
+        index = {r.tobytes(): i for i, r in enumerate(np.ascontiguousarray(table))}
+        return frozenset(index[r.tobytes()] for r in np.ascontiguousarray(rows))
+
+    pooled = pool_time(fs.log_mel, 4)
+    low = fs.lowlevel.astype(np.float64)
+    chords = fs.chords.astype(np.float64)
+    seen = {"network": [], "screening": [], "scaling": [], "svm": []}
+    last = {}
+    for event in events:
+        kind, X = event[0], event[1]
+        if kind == "network":
+            rows = lookup(X, pooled)
+        elif kind == "screening":
+            rows = lookup(X[:, -low.shape[1] :], low)
+            last["screening"] = (rows, X[:, event[2]])
+        elif kind == "scaling":
+            screened_rows, screened = last["screening"]
+            if X.shape[1] == screened.shape[1]:  # the SVM baseline: screened columns only
+                assert np.array_equal(X, screened)
+                rows = screened_rows
+            else:  # CNN-SVM: embedding, screened low-level, chords
+                rows = lookup(X[:, -chords.shape[1] :], chords)
+                assert rows == screened_rows
+            last["scaling"] = (rows, event[2].transform(X))
+        else:
+            rows, scaled = last["scaling"]
+            assert np.array_equal(X, scaled)  # the SVM sees the scaled rows of its scaler
+        assert rows in trains, f"{kind} fitted on clips outside one training fold"
+        seen[kind].append(rows)
+    assert len(seen["network"]) == 3 and set(seen["network"]) == set(trains)
+    for kind in ("screening", "scaling", "svm"):
+        assert len(seen[kind]) == 6 and set(seen[kind]) == set(trains)

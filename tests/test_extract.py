@@ -158,3 +158,62 @@ def test_partial_stft_equals_the_paper_chain_on_the_zero_filled_clip(corpus):
     np.testing.assert_allclose(
         out["spectral"]["mfcc"], mfcc(S=S, sr=SR, n_mfcc=CFG.n_mfcc), atol=1e-3
     )
+
+
+def _crafted(arrays, change):
+    out = {k: v.copy() for k, v in arrays.items()}
+    change(out)
+    return out
+
+
+def _nan_mfcc(a):
+    a["mfcc"][0, :5] = np.nan
+
+
+@pytest.mark.parametrize(
+    ("group", "change"),
+    [
+        ("spectral", lambda a: a.pop("log_mel")),  # a missing array
+        ("spectral", _nan_mfcc),  # NaNs
+        ("spectral", lambda a: a.update(mfcc=a["mfcc"][:, :-3])),  # wrong shape
+        ("spectral", lambda a: a.update(log_mel=a["log_mel"].astype(np.float64))),  # dtype
+        ("spectral", lambda a: a.update(extra=np.zeros(3))),  # an unexpected array
+        ("lowlevel", lambda a: a.update(vector=a["vector"][:-1])),
+        ("lowlevel", lambda a: a.update(vector=np.full_like(a["vector"], np.inf))),
+        ("chords", lambda a: a.update(vector=a["vector"].astype(np.int32))),
+        ("chords", lambda a: a.update(n_valid=np.array(-5))),
+        ("chords", lambda a: a.update(n_valid=np.array(2.5))),
+    ],
+)
+def test_crafted_cache_entry_with_the_right_key_is_recomputed(corpus, tmp_path, group, change):
+    """An entry whose key matches but whose arrays are not what the group computes
+    (names, dtype, shape, finiteness) is recomputed, never returned."""
+    cache = tmp_path / "cache"
+    first = _run(corpus[:2], cache)
+    (entry,) = [p for p in (cache / group).glob("*/*.npz") if _entry_digest(p) == first.digests[0]]
+    with np.load(entry, allow_pickle=False) as npz:
+        stored = {k: npz[k] for k in npz.files}
+    crafted = _crafted({k: v for k, v in stored.items() if k != "_key"}, change)
+    with open(entry, "wb") as fh:
+        np.savez(fh, _key=stored["_key"], **crafted)
+    again = _run(corpus[:2], cache)
+    assert again.n_computed == 1 and not again.failures
+    for name in ("log_mel", "mfcc", "lowlevel", "chords"):
+        np.testing.assert_array_equal(getattr(again, name), getattr(first, name))
+    assert np.isfinite(again.mfcc).all() and list(again.n_valid) == list(first.n_valid)
+    # the entry was rewritten whole: a third run reads everything from the cache
+    assert _run(corpus[:2], cache).n_computed == 0
+
+
+def _entry_digest(path):
+    """The file digest a cache entry was computed from (by recomputing its key)."""
+    from mer_core.io import file_digest, json_digest
+
+    group = path.parent.parent.name
+    with np.load(path, allow_pickle=False) as npz:
+        key = str(npz["_key"])
+    for clip in sorted((path.parents[3] / "audio").glob("*.wav")):
+        digest = file_digest(clip)
+        if json_digest({"file": digest, **CFG.group_params(group)}, length=32) == key:
+            return digest
+    return None

@@ -38,6 +38,7 @@ from mer_core.models import (
     yang_cnn,
 )
 from mer_core.models.networks import count_parameters, lstm, network_input
+from mer_core.models.persistence import FORMAT_VERSION, _config_digest
 from mer_core.models.training import torch_session
 
 N_MELS, N_FRAMES, N_CLASSES = 32, 64, 4
@@ -402,7 +403,7 @@ def test_save_load_predicts_identically(case, data, tmp_path):
     assert not list(tmp_path.glob("**/*.pkl")) and not list(tmp_path.glob("**/*.joblib"))
     assert not [p for p in tmp_path.iterdir() if p.name != "model"]  # no temp leftovers
     config = json.loads((folder / "config.json").read_text())
-    assert config["class"] == type(model).__name__ and config["format_version"] == 1
+    assert config["class"] == type(model).__name__ and config["format_version"] == FORMAT_VERSION
     assert set(config["versions"]) >= {"mer_core", "torch", "sklearn", "numpy"}
     assert config["classes"] == LABELS.tolist()
 
@@ -433,17 +434,21 @@ def test_save_refuses_to_clobber_and_replaces_atomically(fitted_cnn_svm, tmp_pat
         save_model(CNNSVMClassifier(), tmp_path / "unfitted")
 
 
-def _edit_config(folder: Path, edit) -> None:
+def _edit_config(folder: Path, edit, *, redigest: bool = True) -> None:
+    """Edit config.json; with ``redigest`` also rewrite its digest (a crafted file)."""
     path = folder / "config.json"
     config = json.loads(path.read_text())
     edit(config)
+    if redigest:
+        config["digest"] = _config_digest(config)
     path.write_text(json.dumps(config))
 
 
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
-        (lambda c: c.update(format_version=2), "format version 2"),
+        (lambda c: c.update(format_version=3), "format version 3"),
+        (lambda c: c.update(format_version=1), "re-train with this version"),
         (lambda c: c["versions"].update(mer_core="7.0.0"), "major version"),
         (lambda c: c.update({"class": "os.system"}), "unknown model class"),
         (lambda c: c["params"].update(evil=1), "unknown parameters"),
@@ -460,6 +465,23 @@ def test_load_rejects_incompatible_or_tampered_config(edit, message, fitted_cnn_
     folder = save_model(fitted_cnn_svm, tmp_path / "m")
     _edit_config(folder, edit)
     with pytest.raises(MerError, match=message):
+        load_model(folder)
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda c: c["params"].update(C=10.0),
+        lambda c: c.update(classes=["a", "b", "c", "d"]),
+        lambda c: c.update(scheme="4q"),
+        lambda c: c.update(feature_config={"preemphasis": 0.5}),
+    ],
+)
+def test_load_rejects_an_edited_config(edit, fitted_cnn_svm, tmp_path):
+    """config.json is covered by its own digest: an edit without it is refused."""
+    folder = save_model(fitted_cnn_svm, tmp_path / "m")
+    _edit_config(folder, edit, redigest=False)
+    with pytest.raises(MerError, match="config.json: modified since the model was saved"):
         load_model(folder)
 
 
@@ -495,9 +517,11 @@ def test_network_cache_shares_one_trained_network(data, tmp_path):
     first = make(CNNSVMClassifier, network_cache=str(cache)).fit(X, y)
     assert first.network_cached_ is False and first.network_seconds_ > 0
     (entry,) = list(cache.iterdir())
+    assert entry.name == first.network_key_
     ablation = make(CNNSVMClassifier, network_cache=str(cache), use_chords=False).fit(X, y)
     cnn = make(CNNClassifier, network_cache=str(cache)).fit(X, y)
     assert ablation.network_cached_ and cnn.network_cached_
+    assert ablation.network_key_ == cnn.network_key_ == first.network_key_
     assert ablation.network_seconds_ == first.network_seconds_
     np.testing.assert_array_equal(ablation.embed(X_test), first.embed(X_test))
     np.testing.assert_array_equal(cnn.embed(X_test), first.embed(X_test))
@@ -515,3 +539,101 @@ def test_network_cache_shares_one_trained_network(data, tmp_path):
     again = make(CNNSVMClassifier, network_cache=str(cache)).fit(X, y)
     assert again.network_cached_ is False
     np.testing.assert_array_equal(again.decision_function(X_test), first.decision_function(X_test))
+
+
+# ----------------------------------------------------------------------------- issue 8
+
+
+class _Payload:
+    """Pickles to a call of ``open(marker, "w")``: unpickling it creates ``marker``."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def _rewrite_digests(folder: Path) -> None:
+    from mer_core.io import file_digest
+
+    def edit(config):
+        for name in config["files"]:
+            config["files"][name] = file_digest(folder / name)
+
+    _edit_config(folder, edit)
+
+
+def test_load_refuses_pickled_payloads_without_running_them(fitted_cnn_svm, tmp_path, capsys):
+    """An object array in arrays.npz, or a pickled callable in weights.pt, with every
+    digest rewritten: one-line MerError, and the payload never runs."""
+    marker = tmp_path / "payload-ran"
+    # arrays.npz: one learned array replaced by an object array holding the payload
+    folder = save_model(fitted_cnn_svm, tmp_path / "npz")
+    with np.load(folder / "arrays.npz", allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    key = sorted(arrays)[0]
+    arrays[key] = np.array([_Payload(marker)], dtype=object)
+    with open(folder / "arrays.npz", "wb") as fh:
+        np.savez(fh, **arrays)
+    _rewrite_digests(folder)
+    with pytest.raises(MerError) as exc:
+        load_model(folder)
+    assert not marker.exists(), "unpickling arrays.npz ran the payload"
+    assert "object array" in str(exc.value) and "\n" not in str(exc.value)
+    # weights.pt: a state dict with a pickled callable among the tensors
+    folder = save_model(fitted_cnn_svm, tmp_path / "pt")
+    state = torch.load(folder / "weights.pt", weights_only=True)
+    state[next(iter(state))] = _Payload(marker)
+    torch.save(state, folder / "weights.pt")
+    _rewrite_digests(folder)
+    with pytest.raises(MerError) as exc:
+        load_model(folder)
+    assert not marker.exists(), "unpickling weights.pt ran the payload"
+    message = str(exc.value)
+    assert "weights.pt" in message and "refused" in message and "\n" not in message
+    assert "weights_only" not in message and "Unpickling" not in message
+    assert not marker.exists()
+    out = capsys.readouterr()
+    assert "weights_only" not in out.out + out.err
+
+
+def test_saved_model_carries_its_feature_config(data, tmp_path):
+    from mer_core.extract import FeatureConfig
+
+    (X, y), (X_test, _) = data
+    model = make(CNNClassifier, epochs=1).fit(X, y)
+    with pytest.raises(MerError, match="carries no feature configuration"):
+        model.predict_paths(["a.wav"])
+    # 1.47 s at 22.05 kHz is 64 frames of 512 samples, the toy clips' length
+    cfg = FeatureConfig(duration=1.47, n_mels=N_MELS, preemphasis=0.9)
+    folder = save_model(model, tmp_path / "m", feature_config=cfg, scheme="emotion", title="CNN")
+    config = json.loads((folder / "config.json").read_text())
+    assert config["feature_config"] == cfg.to_dict() and config["scheme"] == "emotion"
+    loaded = load_model(folder)
+    assert loaded.feature_config_ == cfg
+    assert (loaded.scheme_, loaded.title_) == ("emotion", "CNN")
+    again = load_model(save_model(loaded, tmp_path / "again"))  # kept when saved again
+    assert again.feature_config_ == cfg and again.scheme_ == "emotion"
+    np.testing.assert_array_equal(again.predict_proba(X_test), model.predict_proba(X_test))
+    # a configuration that does not give the model's inputs is refused at save and load
+    with pytest.raises(MerError, match="log_mel input has shape"):
+        save_model(model, tmp_path / "x", feature_config=FeatureConfig(n_mels=N_MELS))
+    for edit, message in [
+        ({"n_mels": 64}, "log_mel input has shape"),
+        ({"duration": 40.0}, "log_mel input has shape"),
+        ({"hop_length": 256}, "log_mel input has shape"),
+        ({"preemphasis": 1.5}, "invalid feature configuration"),
+        ({"sr": "22050"}, "is not a number"),
+        ({"extra": 1}, "must have the fields"),
+    ]:
+        _edit_config(folder, lambda c, e=edit: c["feature_config"].update(e))
+        with pytest.raises(MerError, match=message):
+            load_model(folder)
+        _edit_config(folder, lambda c: c.update(feature_config=cfg.to_dict()))
+    assert load_model(folder).feature_config_ == cfg
+    # a model saved without one loads, but cannot read audio
+    bare = load_model(save_model(model, tmp_path / "bare"))
+    assert bare.feature_config_ is None
+    with pytest.raises(MerError, match="carries no feature configuration"):
+        bare.predict_paths(["a.wav"])

@@ -14,9 +14,13 @@ The paper gives no train/test protocol. This project uses:
 
 Each (model, fold) result -- predictions, decision values, metrics and timings
 -- is written atomically to ``run_dir/folds/<model>/fold<k>.json`` as soon as
-it is done, keyed by a digest of the model's parameters, the folds and the
-data. A stopped run, started again with the same arguments, resumes from the
-finished folds; a changed model or data set recomputes.
+it is done, keyed by a digest of everything that can change that result: the
+model's class and every parameter (a callable's source), the fold and its
+train and test indices, the ordered clips (every feature array) with their
+labels and groups, the seed, the caller's ``data_key`` (files and feature
+configuration) and the library versions. A stopped run, started again with the
+same arguments, resumes from the finished folds; anything else recomputes, so a
+run into an existing folder always equals a fresh run.
 """
 
 from __future__ import annotations
@@ -113,23 +117,147 @@ class CVResult:
         return pred
 
 
-# Parameters that cannot change a fold's result (display, threads, where caches live).
-_NEUTRAL_PARAMS = {"progress", "n_jobs", "network_cache"}
+# Parameters that cannot change a fold's result (display, where caches live).
+_NEUTRAL_PARAMS = {"progress", "network_cache"}
 
 
-def _fold_key(name, estimator, fold, train, test, data_key) -> str:
-    params = {
-        k: v for k, v in estimator.get_params(deep=False).items() if k not in _NEUTRAL_PARAMS
-    }
+def _describe(value):
+    """A JSON form of a parameter value that changes whenever the value does.
+
+    Estimators are described by class and (recursively) parameters, arrays by
+    a digest of their bytes, callables by name and source: never by a ``repr``
+    that scikit-learn or numpy may shorten with ``...``.
+    """
+    import functools
+    import hashlib
+    import inspect
+
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, list | tuple):
+        return {type(value).__name__: [_describe(v) for v in value]}
+    if isinstance(value, dict):
+        return {"dict": sorted([repr(k), _describe(v)] for k, v in value.items())}
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind == "O":
+            return {"object_array": [_describe(v) for v in value.ravel()], "shape": value.shape}
+        data = hashlib.sha256(np.ascontiguousarray(value).view(np.uint8).ravel()).hexdigest()
+        return {"array": data, "shape": list(value.shape), "dtype": str(value.dtype)}
+    if hasattr(value, "get_params") and not isinstance(value, type):
+        params = value.get_params(deep=False)
+        return {
+            "class": f"{type(value).__module__}.{type(value).__qualname__}",
+            "params": {k: _describe(v) for k, v in sorted(params.items())},
+        }
+    if isinstance(value, functools.partial):
+        return {
+            "partial": _describe(value.func),
+            "args": _describe(value.args),
+            "keywords": _describe(value.keywords),
+        }
+    if callable(value):
+        plain = inspect.isroutine(value) or isinstance(value, type)
+        target = value if plain else type(value)  # a callable object: its class's code
+        name = f"{getattr(target, '__module__', '')}.{getattr(target, '__qualname__', '')}"
+        try:
+            code = inspect.getsource(target)
+        except (OSError, TypeError):
+            code = getattr(getattr(target, "__code__", None), "co_code", b"").hex() or name
+        closure = [c.cell_contents for c in (getattr(value, "__closure__", None) or ())]
+        state = None if plain else getattr(value, "__dict__", None)
+        return {
+            "state": _describe(state),
+            "callable": name,
+            "source": hashlib.sha256(code.encode()).hexdigest(),
+            "defaults": _describe(getattr(value, "__defaults__", None)),
+            "kwdefaults": _describe(getattr(value, "__kwdefaults__", None)),
+            "closure": _describe(closure),
+        }
+    return {"type": f"{type(value).__module__}.{type(value).__qualname__}", "repr": repr(value)}
+
+
+def _describe_model(model) -> dict:
+    """The estimator (class and every parameter that can change a result) or callable."""
+    if hasattr(model, "get_params"):
+        desc = _describe(model)
+        desc["params"] = {k: v for k, v in desc["params"].items() if k not in _NEUTRAL_PARAMS}
+        return desc
+    return _describe(model)
+
+
+def _data_digest(X, y, groups, labels) -> str:
+    """Digest of the ordered clips (every feature array of X), their labels and groups."""
+    import hashlib
+
+    h = hashlib.sha256()
+
+    def add(tag: str, arr) -> None:
+        h.update(tag.encode())
+        if arr is None:
+            h.update(b"<none>")
+            return
+        if isinstance(arr, list | tuple) and not all(isinstance(v, str) for v in arr):
+            arr = np.asarray(arr)
+        if isinstance(arr, np.ndarray) and arr.dtype.kind not in "OUS":
+            h.update(f"{arr.dtype.str}{arr.shape}".encode())
+            h.update(np.ascontiguousarray(arr).view(np.uint8).ravel())
+        else:
+            h.update(json.dumps([str(v) for v in np.asarray(arr, dtype=object).ravel()]).encode())
+
+    if hasattr(X, "fields") and hasattr(X, "column_names"):  # ClipFeatures
+        for f in ("log_mel", "mfcc", "lowlevel", "chords"):
+            add(f, getattr(X, f))
+        add("text", X.text)
+        add("lowlevel_names", X.lowlevel_names)
+        add("chord_names", X.chord_names)
+    elif hasattr(X, "to_numpy"):  # pandas
+        add("X", X.to_numpy())
+        add("columns", [str(c) for c in getattr(X, "columns", [])])
+    else:
+        add("X", np.asarray(X))
+    add("y", np.asarray(y))
+    add("groups", None if groups is None else np.asarray(groups))
+    add("labels", [str(v) for v in labels])
+    return h.hexdigest()
+
+
+def _versions() -> dict:
+    """Versions of the libraries a fold's result depends on (read without importing them)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for dist in ("mer-core", "numpy", "scikit-learn", "torch", "scipy"):
+        try:
+            out[dist] = version(dist)
+        except PackageNotFoundError:
+            out[dist] = None
+    return out
+
+
+def _fold_key(name, model, fold, train, test, *, data, seed, data_key) -> str:
+    """Digest of everything that can change a fold's result.
+
+    The model's name, class and parameters (or a callable's source), the fold,
+    its train and test indices, the ordered data with labels and groups
+    (``data``), the run's seed, the caller's ``data_key`` (feature
+    configuration, files) and the versions of the libraries.
+    """
     return json_digest(
         {
             "model": name,
-            "estimator": type(estimator).__name__,
-            "params": {k: repr(v) for k, v in sorted(params.items())},
+            "estimator": _describe_model(model),
             "fold": fold,
+            "seed": int(seed),
             "train": json_digest(np.asarray(train).tolist()),
             "test": json_digest(np.asarray(test).tolist()),
-            "data": data_key,
+            "data": data,
+            "data_key": data_key,
+            "versions": _versions(),
+            "format": 2,
         },
         length=32,
     )
@@ -161,9 +289,13 @@ def run_cv(
     Parameters
     ----------
     models : dict of str -> estimator or callable
-        Name -> an unfitted scikit-learn classifier (cloned per fold), or a
-        callable ``(X_train, y_train, X_test, seed) -> (y_pred, extra)`` for
-        models that need custom handling.
+        Name -> an unfitted scikit-learn classifier (cloned per fold, its
+        ``random_state`` set to the fold's seed), or a callable
+        ``(X_train, y_train, X_test, seed) -> (y_pred, extra)`` for models that
+        need custom handling: ``y_pred`` holds one label per test clip and
+        ``extra`` is None or a dict whose optional ``"decision"`` entry (the
+        test clips' decision values) is recorded. A callable's fit and predict
+        are timed together as ``fit_seconds``.
     X : indexable by clip (e.g. :class:`mer_core.models.ClipFeatures`)
     y : array-like of labels
     groups : array-like, optional
@@ -171,73 +303,46 @@ def run_cv(
     run_dir : path, optional
         Where fold results are written and resumed from.
     data_key : str
-        Fingerprint of the data (see :meth:`mer_core.extract.FeatureSet.fingerprint`);
-        part of each fold's cache key.
+        Fingerprint of what ``X`` does not show, such as the files and the
+        feature configuration (see :func:`mer_core.experiments.evaluate_manifest`);
+        part of each fold's key, beside a digest of ``X``, ``y`` and ``groups``
+        themselves.
 
     Returns
     -------
     CVResult
     """
-    from sklearn.base import clone
     from tqdm.auto import tqdm
 
     y = np.asarray(y)
     labels = list(labels) if labels is not None else sorted(np.unique(y).tolist())
+    for name, model in models.items():
+        if not (callable(model) or hasattr(model, "fit")):
+            raise ParameterError(
+                f"model {name!r} must be a scikit-learn estimator or a callable, "
+                f"got {type(model).__name__}"
+            )
     folds = make_folds(y, groups=groups, n_splits=n_splits, seed=seed)
     run_dir = Path(run_dir) if run_dir is not None else None
+    data = _data_digest(X, y, groups, labels) if run_dir is not None else None
     records = []
     total = len(models) * len(folds)
     bar = tqdm(total=total, desc="cross-validation", unit="fit", disable=not progress)
     for k, (train, test) in enumerate(folds):
         for name, model in models.items():
-            key = _fold_key(name, model, k, train, test, data_key)
             path = run_dir / "folds" / name / f"fold{k}.json" if run_dir is not None else None
-            record = _read_fold(path, key) if path is not None else None
+            key = record = None
+            if path is not None:
+                key = _fold_key(
+                    name, model, k, train, test, data=data, seed=seed, data_key=data_key
+                )
+                record = _read_fold(path, key)
             if record is not None:
                 record["resumed"] = True
             else:
-                est = clone(model)
-                params = est.get_params(deep=False)
-                if "random_state" in params:
-                    est.set_params(random_state=seed + k)
-                if "progress" in params:
-                    est.set_params(progress=False)
                 bar.set_postfix_str(f"{name} fold {k + 1}/{len(folds)}")
-                X_tr, X_te = X[train], X[test]
-                t0 = time.perf_counter()
-                est.fit(X_tr, y[train])
-                fit_seconds = time.perf_counter() - t0
-                t0 = time.perf_counter()
-                pred = est.predict(X_te)
-                predict_seconds = time.perf_counter() - t0
-                scores = est.decision_function(X_te) if hasattr(est, "decision_function") else None
-                proba = _proba(est, X_te, labels)
-                metrics = classification_metrics(y[test], pred, labels=labels)
-                record = {
-                    "key": key,
-                    "model": name,
-                    "estimator": type(est).__name__,
-                    "fold": k,
-                    "seed": seed + k,
-                    **{m: metrics[m] for m in METRICS},
-                    "per_class": metrics["per_class"],
-                    "confusion": metrics["confusion"],
-                    "fit_seconds": fit_seconds,
-                    "network_seconds": float(getattr(est, "network_seconds_", 0.0) or 0.0),
-                    "network_cached": bool(getattr(est, "network_cached_", False)),
-                    "predict_seconds": predict_seconds,
-                    "n_train": int(len(train)),
-                    "n_test": int(len(test)),
-                    "test_index": test.tolist(),
-                    "y_pred": [_plain(v) for v in pred],
-                    "decision": None if scores is None else np.round(scores, 6).tolist(),
-                    "selection": _selection(est),
-                    "proba": None if proba is None else np.round(proba, 6).tolist(),
-                    "ece": None
-                    if proba is None
-                    else expected_calibration_error(y[test], proba, labels=labels),
-                    "resumed": False,
-                }
+                record = _fit_fold(name, model, X, y, train, test, seed + k, labels)
+                record.update(key=key, fold=k)
                 if path is not None:
                     atomic_write_json(path, record)
             records.append(record)
@@ -246,6 +351,70 @@ def run_cv(
     for r in records:
         r["training_seconds"] = training_seconds(r)
     return CVResult(folds=records, labels=labels, y=y, n_splits=n_splits)
+
+
+def _fit_fold(name, model, X, y, train, test, seed: int, labels) -> dict:
+    """Fit ``model`` on the training clips only and score it on the test clips."""
+    from sklearn.base import clone
+
+    X_tr, X_te = X[train], X[test]
+    est = None
+    if hasattr(model, "fit"):
+        est = clone(model)
+        params = est.get_params(deep=False)
+        if "random_state" in params:
+            est.set_params(random_state=seed)
+        if "progress" in params:
+            est.set_params(progress=False)
+        t0 = time.perf_counter()
+        est.fit(X_tr, y[train])
+        fit_seconds = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        pred = est.predict(X_te)
+        predict_seconds = time.perf_counter() - t0
+        scores = est.decision_function(X_te) if hasattr(est, "decision_function") else None
+        proba = _proba(est, X_te, labels)
+        kind = type(est).__name__
+    else:  # a callable: fit and predict in one call, timed together
+        t0 = time.perf_counter()
+        out = model(X_tr, y[train], X_te, seed)
+        fit_seconds, predict_seconds = time.perf_counter() - t0, 0.0
+        if not (isinstance(out, tuple) and len(out) == 2):
+            raise MerError(f"model {name!r} must return (y_pred, extra), got {type(out).__name__}")
+        pred, extra = out
+        if extra is not None and not isinstance(extra, dict):
+            raise MerError(f"model {name!r}: extra must be None or a dict, got {type(extra)}")
+        scores = None if extra is None else extra.get("decision")
+        proba = None if extra is None else extra.get("proba")
+        kind = getattr(model, "__qualname__", type(model).__name__)
+    pred = np.asarray(pred)
+    if pred.shape != (len(test),):
+        raise MerError(f"model {name!r} predicted shape {pred.shape} for {len(test)} test clips")
+    metrics = classification_metrics(y[test], pred, labels=labels)
+    return {
+        "model": name,
+        "estimator": kind,
+        "seed": seed,
+        **{m: metrics[m] for m in METRICS},
+        "per_class": metrics["per_class"],
+        "confusion": metrics["confusion"],
+        "fit_seconds": fit_seconds,
+        "network_seconds": float(getattr(est, "network_seconds_", 0.0) or 0.0),
+        "network_cached": bool(getattr(est, "network_cached_", False)),
+        "network_key": getattr(est, "network_key_", None),
+        "predict_seconds": predict_seconds,
+        "n_train": int(len(train)),
+        "n_test": int(len(test)),
+        "test_index": test.tolist(),
+        "y_pred": [_plain(v) for v in pred],
+        "decision": None if scores is None else np.round(np.asarray(scores), 6).tolist(),
+        "selection": _selection(est),
+        "proba": None if proba is None else np.round(np.asarray(proba), 6).tolist(),
+        "ece": None
+        if proba is None
+        else expected_calibration_error(y[test], proba, labels=labels),
+        "resumed": False,
+    }
 
 
 def training_seconds(record: dict) -> float:

@@ -19,7 +19,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import numbers
+from dataclasses import dataclass
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
@@ -30,7 +32,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d
 from mer_core.errors import MerError, ParameterError
 from mer_core.models.inputs import ClipFeatures, as_clip_features
 
-__all__ = ["MerClassifier", "NetworkMixin", "softmax"]
+__all__ = ["MerClassifier", "NetworkMixin", "PathPredictions", "network_key", "softmax"]
 
 
 def softmax(z: np.ndarray) -> np.ndarray:
@@ -165,6 +167,94 @@ class MerClassifier(ClassifierMixin, BaseEstimator):
             d = np.column_stack([-d / 2, d / 2])
         return softmax(d / float(getattr(self, "temperature_", 1.0)))
 
+    def predict_paths(
+        self, paths, *, cache_dir=None, n_jobs: int = 1, progress: bool = False
+    ) -> PathPredictions:
+        """Predict audio files, extracting their features as the model's inputs were.
+
+        The front end is the model's ``feature_config_``, which
+        :func:`~mer_core.models.load_model` restores from the saved model
+        (covered by its digest), so features are always extracted the way the
+        model was trained. Files that cannot be read are reported in
+        ``failures``, not raised.
+
+        Parameters
+        ----------
+        paths : sequence of str or Path
+            Audio files.
+        cache_dir : path, optional
+            Feature cache (default :func:`mer_core.extract.default_cache_dir`).
+        n_jobs : int
+            Parallel feature workers.
+        progress : bool
+            Show a progress bar over files.
+
+        Returns
+        -------
+        PathPredictions
+            ``labels`` and per-class ``proba`` (:meth:`predict_proba`) of each
+            file that could be read, with ``classes``, ``scheme`` and ``failures``.
+        """
+        from mer_core.extract import FeatureConfig, extract_features
+
+        check_is_fitted(self, "classes_")
+        config = getattr(self, "feature_config_", None)
+        if not isinstance(config, FeatureConfig):
+            raise MerError(
+                f"this {type(self).__name__} carries no feature configuration, so it cannot "
+                "read audio; save it with save_model(..., feature_config=...) and load it"
+            )
+        fs = extract_features(
+            list(paths), config=config, cache_dir=cache_dir, n_jobs=n_jobs, progress=progress
+        )
+        classes = [c.item() if isinstance(c, np.generic) else c for c in self.classes_]
+        proba = np.zeros((0, len(classes)))
+        if len(fs):
+            proba = self.predict_proba(ClipFeatures.from_feature_set(fs))
+        return PathPredictions(
+            paths=list(fs.paths),
+            labels=[classes[i] for i in proba.argmax(axis=1)],
+            proba=proba,
+            classes=classes,
+            scheme=getattr(self, "scheme_", None),
+            failures=list(fs.failures),
+        )
+
+
+@dataclass
+class PathPredictions:
+    """Predictions of audio files (:meth:`MerClassifier.predict_paths`).
+
+    Attributes
+    ----------
+    paths : list of str
+        Files that could be read, in input order.
+    labels : list
+        Predicted class of each (the largest probability).
+    proba : np.ndarray, shape (len(paths), len(classes))
+        Per-class probabilities (:meth:`MerClassifier.predict_proba`).
+    classes : list
+        Column order of ``proba``.
+    scheme : str or None
+        Label scheme the model was trained on.
+    failures : list of dict
+        ``{"path", "error"}`` of each file that could not be read.
+    """
+
+    paths: list
+    labels: list
+    proba: np.ndarray
+    classes: list
+    scheme: str | None = None
+    failures: list = dataclasses.field(default_factory=list)
+
+    def scores(self) -> list[dict]:
+        """``{class: probability}`` of each file, as plain Python numbers."""
+        return [
+            {str(c): float(v) for c, v in zip(self.classes, row, strict=True)}
+            for row in self.proba
+        ]
+
 
 class NetworkMixin:
     """Train and apply the estimator's network (parameters named as in the classifiers)."""
@@ -237,9 +327,12 @@ class NetworkMixin:
         Returns (network, pooled training maps, pooled real frames or None);
         sets ``history_`` and ``best_epoch_`` (of member 0), ``n_epochs_``,
         ``network_seconds_`` (seconds all members' training took, also when
-        loaded) and ``network_cached_`` (every member came from the cache).
+        loaded), ``network_cached_`` (every member came from the cache) and
+        ``network_key_`` (:func:`network_key` of member 0, whose history is
+        ``history_``: its folder name in ``network_cache``).
         """
         import time
+        from pathlib import Path
 
         from mer_core.models.networks import NetworkEnsemble, build_network, network_input
         from mer_core.models.training import band_stats, train_network
@@ -251,11 +344,13 @@ class NetworkMixin:
         cache = getattr(self, "network_cache", None)
         members, infos, seconds, cached = [], [], 0.0, True
         stats = None
+        keys = []
         for m_seed in self._member_seeds(seed):
             net = build_network(self.architecture, x.shape[1], len(self.classes_))
+            keys.append(network_key(self.architecture, settings, m_seed, x, codes, valid))
             entry = None
             if cache is not None:
-                entry = _network_entry(cache, self.architecture, settings, m_seed, x, codes, valid)
+                entry = Path(cache) / keys[-1]
                 loaded = _load_network(entry, net)
                 if loaded is not None:
                     members.append(net)
@@ -278,6 +373,7 @@ class NetworkMixin:
                 _store_network(entry, net, info, info["seconds"])
             members.append(net)
             infos.append(info)
+        self.network_key_ = keys[0]
         self.history_ = infos[0]["history"]
         self.n_epochs_ = infos[0]["n_epochs"]
         self.best_epoch_ = infos[0]["best_epoch"]
@@ -307,11 +403,13 @@ def torch_seed(seed: int) -> None:
     torch.manual_seed(int(seed))
 
 
-def _network_entry(cache, architecture: str, settings, seed: int, x, codes, valid=None):
-    """Cache folder of a trained network: a digest of everything training depends on."""
-    import dataclasses
+def network_key(architecture: str, settings, seed: int, x, codes, valid=None) -> str:
+    """Key of a trained network: a digest of everything its training depends on.
+
+    The name of its folder in ``network_cache`` and the ``network_key_`` of
+    the estimator that trained (or loaded) it.
+    """
     import hashlib
-    from pathlib import Path
 
     import torch
 
@@ -338,7 +436,7 @@ def _network_entry(cache, architecture: str, settings, seed: int, x, codes, vali
         },
         length=32,
     )
-    return Path(cache) / key
+    return key
 
 
 def _load_network(entry, net):

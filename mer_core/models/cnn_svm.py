@@ -110,6 +110,8 @@ spec_augment
     history_ : list of dict
         Per-epoch CNN training record (empty without the CNN).
     n_epochs_, best_epoch_ : int
+    network_key_ : str or None
+        Key of the trained CNN (its folder in ``network_cache``); None without it.
     screener_ : transformer or None
         Fitted low-level screening.
     lowlevel_support_ : np.ndarray of bool or None
@@ -274,6 +276,7 @@ spec_augment
 
         parts, names, spans = [], [], {}
         self.cnn_, self.history_, self.n_epochs_, self.best_epoch_ = None, [], 0, 0
+        self.network_key_ = None
         if "embedding" in blocks:
             with torch_session(seed, self.n_jobs):
                 self.cnn_, x, valid = self._fit_network(X, codes, seed)

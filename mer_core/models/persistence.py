@@ -5,7 +5,10 @@
     model/
         config.json   class, parameters, versions, classes, feature names,
                       input shapes, training history, sub-estimator layout,
-                      SHA-256 of the two files below
+                      the feature configuration the inputs were extracted
+                      with (:class:`~mer_core.extract.FeatureConfig`), the label
+                      scheme, SHA-256 of the two files below, and a SHA-256 of
+                      everything else in config.json itself
         weights.pt    the network's state_dict (only for models with a network),
                       read back with torch.load(..., weights_only=True)
         arrays.npz    every learned array (SVM coefficients / support vectors,
@@ -25,9 +28,18 @@ fitted attributes, a screening transformer as the ``FixedSelector`` of its mask
 (what prediction uses), arrays as arrays, and the rest as JSON.
 
 :func:`load_model` refuses, with a :class:`~mer_core.errors.MerError`, a folder
-of another ``format_version``, one written by another major version of
-``mer_core``, an unknown class, unknown parameters, files whose digest does not
-match ``config.json``, or weights that do not fit the network.
+of another ``format_version`` (a folder of version 1, which did not carry its
+feature configuration, asks to re-train), one written by another major version
+of ``mer_core``, a ``config.json`` edited since it was saved, an unknown class,
+unknown parameters, a feature configuration that is invalid or does not fit
+the model's input shapes, files whose digest does not match ``config.json``, an
+``arrays.npz`` holding object arrays, a ``weights.pt`` holding anything but
+tensors (neither is unpickled), or weights that do not fit the network.
+
+A loaded model knows how its inputs were made: ``feature_config_`` (a
+``FeatureConfig``, or None for a model saved without one), ``scheme_`` and
+``title_``; :meth:`~mer_core.models.base.MerClassifier.predict_paths` goes from
+audio files to predictions with them.
 """
 
 from __future__ import annotations
@@ -48,10 +60,14 @@ from mer_core.io import file_digest
 __all__ = ["FORMAT_VERSION", "load_model", "save_model"]
 
 #: Version of the folder layout; bump when it changes incompatibly.
-FORMAT_VERSION = 1
+#: 2: config.json carries the feature configuration and its own digest.
+FORMAT_VERSION = 2
 FORMAT_NAME = "mer_core.model"
 
 _JSON_SCALARS = (str, int, float, bool, type(None))
+
+#: Attributes of a loaded model kept in their own config.json fields.
+_DESCRIPTION_ATTRS = ("feature_config_", "scheme_", "title_")
 
 
 def _model_classes() -> dict:
@@ -174,10 +190,91 @@ def _decode_estimator(spec: dict, attr: str, arrays) -> object:
     return est
 
 
+# ----------------------------------------------------------------------------- description
+
+
+def _config_digest(config: dict) -> str:
+    """SHA-256 of config.json's content, its own ``digest`` field left out."""
+    import hashlib
+
+    body = {k: v for k, v in config.items() if k != "digest"}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _feature_config(value, input_shapes: dict, where: str):
+    """``value`` (a FeatureConfig or its dict) as a FeatureConfig that fits the model.
+
+    Every field must be present and valid, and the model's input shapes must be
+    what that configuration extracts (Mel bands, MFCC order, frames of a fixed
+    duration, low-level and chord vector lengths).
+    """
+    import dataclasses
+
+    from mer_core.chords import chord_vector_names
+    from mer_core.extract import FeatureConfig
+    from mer_core.features.lowlevel import lowlevel_names
+    from mer_core.features.spectral import frames_for
+
+    if value is None:
+        return None
+    if isinstance(value, FeatureConfig):
+        value = value.to_dict()
+    fields = [f.name for f in dataclasses.fields(FeatureConfig)]
+    if not isinstance(value, dict) or sorted(value) != sorted(fields):
+        got = sorted(value) if isinstance(value, dict) else type(value).__name__
+        raise MerError(f"{where}: feature configuration must have the fields {fields}, got {got}")
+    for name, v in value.items():
+        ok = isinstance(v, int | float) and not isinstance(v, bool)
+        if not (ok or (name == "duration" and v is None)):
+            raise MerError(f"{where}: feature configuration {name}={v!r} is not a number")
+    try:
+        config = FeatureConfig(**value)
+    except MerError as exc:
+        raise MerError(f"{where}: invalid feature configuration ({exc})") from None
+    expected = {
+        "log_mel": config.n_mels,
+        "mfcc": config.n_mfcc,
+    }
+    for field, rows in expected.items():
+        shape = input_shapes.get(field)
+        if shape is None:
+            continue
+        want = [rows]
+        if config.duration is not None:
+            n = max(int(round(config.duration * config.sr)), config.n_fft)
+            want.append(frames_for(n, hop_length=config.hop_length))
+        if list(shape[: len(want)]) != want:
+            raise MerError(
+                f"{where}: the model's {field} input has shape {list(shape)}, but the feature "
+                f"configuration {value} gives {want}"
+            )
+    widths = {
+        "lowlevel": len(lowlevel_names(n_mfcc=config.n_mfcc)),
+        "chords": len(chord_vector_names()),
+    }
+    for field, width in widths.items():
+        shape = input_shapes.get(field)
+        if shape is not None and list(shape) != [width]:
+            raise MerError(
+                f"{where}: the model's {field} input has shape {list(shape)}, but the feature "
+                f"configuration {value} gives [{width}]"
+            )
+    return config
+
+
 # ----------------------------------------------------------------------------- save
 
 
-def save_model(model, path, *, overwrite: bool = False) -> Path:
+def save_model(
+    model,
+    path,
+    *,
+    feature_config=None,
+    scheme: str | None = None,
+    title: str | None = None,
+    overwrite: bool = False,
+) -> Path:
     """Write a fitted model to the folder ``path`` (atomically).
 
     Parameters
@@ -186,6 +283,14 @@ def save_model(model, path, *, overwrite: bool = False) -> Path:
         A fitted model.
     path : str or Path
         Folder to create.
+    feature_config : FeatureConfig or dict, optional
+        Front end the model's inputs were extracted with (default: the model's
+        ``feature_config_``, set when it was loaded); it must fit the model's
+        input shapes. Without one, the saved model predicts from feature
+        arrays only, not from audio files.
+    scheme, title : str, optional
+        Label scheme and display name of the model (default: the model's
+        ``scheme_`` / ``title_``).
     overwrite : bool
         Replace an existing saved model at ``path`` (a folder that is not a
         saved model is never replaced).
@@ -230,11 +335,20 @@ def save_model(model, path, *, overwrite: bool = False) -> Path:
         if not (path / "config.json").is_file():
             raise MerError(f"{path} exists and is not a saved model; refusing to replace it")
 
+    if feature_config is None:
+        feature_config = getattr(model, "feature_config_", None)
+    feature_config = _feature_config(feature_config, model.input_shapes_, f"save_model {path}")
+    scheme = getattr(model, "scheme_", None) if scheme is None else scheme
+    title = getattr(model, "title_", None) if title is None else title
+    for what, value in (("scheme", scheme), ("title", title)):
+        if value is not None and not isinstance(value, str):
+            raise MerError(f"save_model: {what} must be a string, got {value!r}")
+
     arrays: dict[str, np.ndarray] = {}
     weights: dict[str, torch.Tensor] = {}
     attributes, estimators, networks = {}, {}, {}
     for attr, value in vars(model).items():
-        if not attr.endswith("_") or attr.startswith("_"):
+        if not attr.endswith("_") or attr.startswith("_") or attr in _DESCRIPTION_ATTRS:
             continue
         where = f"{name}.{attr}"
         if isinstance(value, nn.Module):
@@ -266,6 +380,9 @@ def save_model(model, path, *, overwrite: bool = False) -> Path:
         "estimators": estimators,
         "attributes": attributes,
         "arrays": sorted(arrays),
+        "feature_config": None if feature_config is None else feature_config.to_dict(),
+        "scheme": scheme,
+        "title": title,
         "files": {},
     }
 
@@ -280,6 +397,7 @@ def save_model(model, path, *, overwrite: bool = False) -> Path:
         if weights:
             torch.save(weights, tmp / "weights.pt")
             config["files"]["weights.pt"] = file_digest(tmp / "weights.pt")
+        config["digest"] = _config_digest(config)
         text = json.dumps(config, indent=2, sort_keys=True, allow_nan=False) + "\n"
         (tmp / "config.json").write_text(text, encoding="utf-8")
         if path.exists():
@@ -310,11 +428,14 @@ def load_model(path):
     Parameters
     ----------
     path : str or Path
-        The model folder.
+        The model folder, or a run folder of ``mer train`` (holding it as
+        ``model/``).
 
     Returns
     -------
-    The fitted classifier, predicting exactly like the one saved.
+    The fitted classifier, predicting exactly like the one saved, with its
+    ``feature_config_``, ``scheme_`` and ``title_``: ``load_model(run).predict_paths(files)``
+    predicts audio files.
 
     Raises
     ------
@@ -325,6 +446,8 @@ def load_model(path):
     import mer_core
 
     path = Path(path)
+    if not (path / "config.json").exists() and (path / "model" / "config.json").exists():
+        path = path / "model"  # a run folder of `mer train`
     cfg_path = path / "config.json"
     if not cfg_path.is_file():
         raise MerError(f"{path}: not a saved model (no config.json)")
@@ -334,6 +457,12 @@ def load_model(path):
         raise MerError(f"{cfg_path}: unreadable model configuration ({exc})") from None
     if not isinstance(config, dict) or config.get("format") != FORMAT_NAME:
         raise MerError(f"{cfg_path}: not a mer_core model configuration")
+    if config.get("format_version") == 1:
+        raise MerError(
+            f"{path}: saved by an older mer_core without its feature configuration "
+            f"(model format 1); re-train with this version (mer_core {mer_core.__version__}, "
+            "`mer train`)"
+        )
     if config.get("format_version") != FORMAT_VERSION:
         raise MerError(
             f"{path}: model format version {config.get('format_version')!r}; this mer_core "
@@ -345,6 +474,12 @@ def load_model(path):
             f"{path}: saved by mer_core {saved}, incompatible with mer_core "
             f"{mer_core.__version__} (different major version) -- refit and save again"
         )
+    try:
+        intact = config.get("digest") == _config_digest(config)
+    except (TypeError, ValueError):
+        intact = False
+    if not intact:
+        raise MerError(f"{cfg_path}: modified since the model was saved (digest mismatch)")
     try:
         return _load(path, config)
     except MerError:
@@ -366,7 +501,6 @@ def _load(path: Path, config: dict):
     import warnings
 
     import sklearn
-    import torch
 
     from mer_core.models.networks import build_network
 
@@ -397,8 +531,15 @@ def _load(path: Path, config: dict):
         raise MerError(f"{path}: unknown parameters {sorted(unknown)} for {cls.__name__}")
     model = cls(**params)
 
-    with np.load(path / "arrays.npz", allow_pickle=False) as npz:
-        arrays = {k: npz[k] for k in npz.files}
+    try:
+        with np.load(path / "arrays.npz", allow_pickle=False) as npz:
+            arrays = {k: npz[k] for k in npz.files}
+    except ValueError as exc:
+        if "allow_pickle" not in str(exc):
+            raise
+        raise MerError(
+            f"{path / 'arrays.npz'}: holds an object array; refused (unpickling it could run code)"
+        ) from None
     if sorted(arrays) != sorted(config["arrays"]):
         raise MerError(f"{path}: arrays.npz does not hold the arrays config.json lists")
     names = [*config["attributes"], *config["estimators"], *config["networks"]]
@@ -415,7 +556,7 @@ def _load(path: Path, config: dict):
             setattr(model, attr, arrays[attr])
 
     if config["networks"]:
-        state = torch.load(path / "weights.pt", map_location="cpu", weights_only=True)
+        state = _load_weights(path / "weights.pt")
         for attr, spec in config["networks"].items():
             net = build_network(spec["architecture"], *spec["build_args"])
             prefix = f"{attr}."
@@ -432,4 +573,34 @@ def _load(path: Path, config: dict):
     n_classes = len(model.classes_)
     if list(np.asarray(model.classes_).tolist()) != config["classes"] or n_classes < 2:
         raise MerError(f"{path}: classes in arrays.npz and config.json disagree")
+    model.feature_config_ = _feature_config(
+        config["feature_config"], model.input_shapes_, str(path / "config.json")
+    )
+    for what in ("scheme", "title"):
+        if config[what] is not None and not isinstance(config[what], str):
+            raise MerError(f"{path / 'config.json'}: {what} must be a string or null")
+    model.scheme_ = config["scheme"]
+    model.title_ = config["title"]
     return model
+
+
+def _load_weights(file: Path) -> dict:
+    """The tensors of ``weights.pt``; anything else is refused without being unpickled."""
+    import pickle
+
+    import torch
+
+    try:
+        state = torch.load(file, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        # torch's message advises weights_only=False: never repeat that advice
+        raise MerError(
+            f"{file}: holds objects other than tensors; refused (unpickling it could run code)"
+        ) from None
+    except Exception as exc:
+        raise MerError(f"{file}: unreadable weights ({type(exc).__name__})") from None
+    if not isinstance(state, dict) or not all(
+        isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()
+    ):
+        raise MerError(f"{file}: not a mapping of names to tensors")
+    return state
