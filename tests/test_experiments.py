@@ -310,7 +310,6 @@ def test_evaluate_manifest_fits_every_step_on_the_training_fold_only(
     import mer_core.models.svm as svm_mod
     import mer_core.models.training as training
     from mer_core.extract import FeatureConfig, extract_features
-    from mer_core.models.training import pool_time
 
     events = []
     real_train, real_support = training.train_network, cnn_svm_mod.fit_support
@@ -365,32 +364,44 @@ def test_evaluate_manifest_fits_every_step_on_the_training_fold_only(
         index = {r.tobytes(): i for i, r in enumerate(np.ascontiguousarray(table))}
         return frozenset(index[r.tobytes()] for r in np.ascontiguousarray(rows))
 
-    pooled = pool_time(fs.log_mel, 4)
+    from mer_core.experiments import build_estimator
+    from mer_core.models import ClipFeatures
+
+    est = build_estimator("cnn", budget="tiny")
+    pooled = est._pooled(ClipFeatures.from_feature_set(fs), "log_mel")
     low = fs.lowlevel.astype(np.float64)
-    chords = fs.chords.astype(np.float64)
-    seen = {"network": [], "screening": [], "scaling": [], "svm": []}
-    last = {}
+    width = low.shape[1]
+
+    def lowlevel_rows(X):
+        # the low-level block is a contiguous run of columns of every design matrix
+        for start in range(X.shape[1] - width + 1):
+            try:
+                return lookup(X[:, start : start + width], low)
+            except KeyError:
+                continue
+        raise AssertionError("no low-level block in the matrix")
+
+    seen = {"network": [], "scaling": [], "svm": []}
+    scaled = []
     for event in events:
         kind, X = event[0], event[1]
         if kind == "network":
             rows = lookup(X, pooled)
         elif kind == "screening":
-            rows = lookup(X[:, -low.shape[1] :], low)
-            last["screening"] = (rows, X[:, event[2]])
+            continue  # the recipe keeps every hand-made feature
         elif kind == "scaling":
-            screened_rows, screened = last["screening"]
-            if X.shape[1] == screened.shape[1]:  # the SVM baseline: screened columns only
-                assert np.array_equal(X, screened)
-                rows = screened_rows
-            else:  # CNN-SVM: embedding, screened low-level, chords
-                rows = lookup(X[:, -chords.shape[1] :], chords)
-                assert rows == screened_rows
-            last["scaling"] = (rows, event[2].transform(X))
-        else:
-            rows, scaled = last["scaling"]
-            assert np.array_equal(X, scaled)  # the SVM sees the scaled rows of its scaler
-        assert rows in trains, f"{kind} fitted on clips outside one training fold"
+            rows = lowlevel_rows(X)
+            scaled.append((rows, event[2].transform(X)))
+        else:  # an SVM sees rows of its own scaler's output (inner folds: a subset)
+            rows_of, table = scaled[-1]
+            order = sorted(rows_of)
+            index = {r.tobytes(): order[i] for i, r in enumerate(np.ascontiguousarray(table))}
+            rows = frozenset(index[r.tobytes()] for r in np.ascontiguousarray(X))
+        assert any(rows <= t for t in trains), f"{kind} fitted on clips outside one training fold"
         seen[kind].append(rows)
     assert len(seen["network"]) == 3 and set(seen["network"]) == set(trains)
-    for kind in ("screening", "scaling", "svm"):
-        assert len(seen[kind]) == 6 and set(seen[kind]) == set(trains)
+    assert len(seen["scaling"]) == 6 and set(seen["scaling"]) == set(trains)
+    # per model and fold: inner folds for C and the temperature, then the whole training part
+    final = [r for r in seen["svm"] if r in trains]
+    assert len(final) == 6 and set(final) == set(trains)
+    assert len(seen["svm"]) > len(final)
