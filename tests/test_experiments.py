@@ -53,8 +53,8 @@ def test_evaluate_all_models_and_ablations(corpus, cache, tmp_path):
     tests = pd.read_csv(tmp_path / "run" / "paired_tests.csv")
     assert len(tests) == len(PAPER_MODELS + ABLATIONS) - 1
     # per fold: the recipe's CNN (shared by the CNN and every CNN-SVM variant), its
-    # twin on features without pre-emphasis, the paper recipe's CNN, two LSTMs
-    assert len(list((tmp_path / "run" / "networks").iterdir())) == 5 * 3
+    # twin on features without pre-emphasis, the paper recipe's CNN, three LSTMs
+    assert len(list((tmp_path / "run" / "networks").iterdir())) == 6 * 3
     # every fold records calibrated probabilities and the SVMs' inner-fold choice of C
     folds = [json.loads(p.read_text()) for p in (tmp_path / "run" / "folds").rglob("*.json")]
     assert all(f["ece"] is not None and 0 <= f["ece"] <= 1 for f in folds)
