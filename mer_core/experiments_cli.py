@@ -231,9 +231,18 @@ def _predict(args) -> int:
         raise MerError(f"{run}: not a run folder from `mer train` (no {MODEL_FOLDER}/config.json)")
     model = load_model(run)
     pred = model.predict_paths(args.songs, cache_dir=args.cache_dir)
+    novelty = pred.novelty if pred.novelty is not None else [None] * len(pred.paths)
     results = [
-        {"song": path, "emotion": str(label), "scores": scores}
-        for path, label, scores in zip(pred.paths, pred.labels, pred.scores(), strict=True)
+        {
+            "song": path,
+            "emotion": str(label),
+            "scores": scores,
+            "novelty": None if nov is None else round(float(nov), 3),
+            "far_from_training": far,
+        }
+        for path, label, scores, nov, far in zip(
+            pred.paths, pred.labels, pred.scores(), novelty, pred.far(), strict=True
+        )
     ]
     errors = [{"song": f["path"], "error": f["error"]} for f in pred.failures]
     if args.json:
@@ -253,6 +262,11 @@ def _predict(args) -> int:
             ranked = sorted(r["scores"].items(), key=lambda kv: -kv[1])
             detail = ", ".join(f"{k} {v:.2f}" for k, v in ranked)
             print(f"{r['song']}: {r['emotion']}  ({detail})")
+            if r["far_from_training"]:
+                print(
+                    f"  note: unlike the music this model was trained on (novelty "
+                    f"{r['novelty']:.1f} > 1); treat the prediction with care"
+                )
         for e in errors:
             print(f"{e['song']}: error: {e['error']}")
     return 1 if errors else 0

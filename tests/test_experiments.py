@@ -128,6 +128,7 @@ def test_cli_evaluate_train_predict(corpus, cache, tmp_path, capsys):
     pred = json.loads(capsys.readouterr().out)["predictions"][0]
     assert pred["emotion"] in record["labels"]
     assert sum(pred["scores"].values()) == pytest.approx(1.0)
+    assert pred["novelty"] >= 0 and pred["far_from_training"] == (pred["novelty"] > 1)
     bad = tmp_path / "bad.mp3"
     bad.write_text("not audio")
     assert cli_main(["predict", str(song), str(bad), "--model", str(run)]) == 1

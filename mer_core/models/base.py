@@ -209,8 +209,12 @@ class MerClassifier(ClassifierMixin, BaseEstimator):
         )
         classes = [c.item() if isinstance(c, np.generic) else c for c in self.classes_]
         proba = np.zeros((0, len(classes)))
+        novelty = None
         if len(fs):
-            proba = self.predict_proba(ClipFeatures.from_feature_set(fs))
+            X = ClipFeatures.from_feature_set(fs)
+            proba = self.predict_proba(X)
+            if hasattr(self, "novelty_threshold_"):
+                novelty = self.novelty(X)
         return PathPredictions(
             paths=list(fs.paths),
             labels=[classes[i] for i in proba.argmax(axis=1)],
@@ -218,6 +222,7 @@ class MerClassifier(ClassifierMixin, BaseEstimator):
             classes=classes,
             scheme=getattr(self, "scheme_", None),
             failures=list(fs.failures),
+            novelty=novelty,
         )
 
 
@@ -239,6 +244,9 @@ class PathPredictions:
         Label scheme the model was trained on.
     failures : list of dict
         ``{"path", "error"}`` of each file that could not be read.
+    novelty : np.ndarray or None
+        :meth:`MerClassifier.novelty` of each file (above 1: unlike the
+        training music); None for a model saved without it.
     """
 
     paths: list
@@ -247,6 +255,13 @@ class PathPredictions:
     classes: list
     scheme: str | None = None
     failures: list = dataclasses.field(default_factory=list)
+    novelty: np.ndarray | None = None
+
+    def far(self) -> list[bool]:
+        """Whether each file lies far from the training music (``novelty > 1``)."""
+        if self.novelty is None:
+            return [False] * len(self.paths)
+        return [bool(v > 1.0) for v in self.novelty]
 
     def scores(self) -> list[dict]:
         """``{class: probability}`` of each file, as plain Python numbers."""
