@@ -73,7 +73,7 @@ def test_same_seed_same_tables_and_resume(corpus, cache, tmp_path):
 
 def test_cli_evaluate_train_predict(corpus, cache, tmp_path, capsys):
     common = [
-        "--dataset",
+        "--scheme",
         "emotion",
         "--data",
         str(corpus),
@@ -114,8 +114,10 @@ def test_cli_evaluate_train_predict(corpus, cache, tmp_path, capsys):
     bad = tmp_path / "bad.mp3"
     bad.write_text("not audio")
     assert cli_main(["predict", str(song), str(bad), "--model", str(run)]) == 1
-    text = capsys.readouterr().out
-    assert "bad.mp3: error:" in text and f"{song}:" in text
+    captured = capsys.readouterr()
+    assert f"{song}:" in captured.out and "bad.mp3" not in captured.out
+    assert captured.err.count("bad.mp3") == 1  # the error once, on stderr
+    assert captured.err.startswith(f"mer: error: {bad}: not a readable audio file")
     assert cli_main(["predict", str(song), "--model", str(tmp_path)]) == 2
     assert "not a run folder" in capsys.readouterr().err
 
@@ -131,7 +133,7 @@ def test_interrupted_training_leaves_no_partial_model(corpus, cache, tmp_path, m
     code = cli_main(
         [
             "train",
-            "--dataset",
+            "--scheme",
             "emotion",
             "--data",
             str(corpus),
