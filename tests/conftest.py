@@ -1,8 +1,16 @@
-"""Shared test fixtures: small audio files made on the fly, and the real 4Q folder."""
+"""Shared test fixtures: small audio files made on the fly, and the real 4Q folder.
+
+The whole session (doctests and notebook kernels included, which inherit the
+environment) uses a fresh, empty feature cache of its own: ``MER_CACHE_DIR``
+points to a temporary folder, so no test reads or writes the user's cache
+(``~/.cache/mer``), where a stale entry could hide a change of feature code.
+"""
 
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +18,30 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 FOURQ_DEV = Path(os.environ.get("MER_4Q_DEV", REPO.parent / "shared" / "data" / "4q-dev"))
+#: The user's own MER_CACHE_DIR (if any) before the session replaced it.
+USER_CACHE_DIR = os.environ.get("MER_CACHE_DIR")
+_SESSION_CACHE: list[Path] = []
+
+
+def pytest_configure(config):
+    cache = Path(tempfile.mkdtemp(prefix="mer-test-cache-"))
+    _SESSION_CACHE.append(cache)
+    os.environ["MER_CACHE_DIR"] = str(cache)
+
+
+def pytest_unconfigure(config):
+    for cache in _SESSION_CACHE:
+        shutil.rmtree(cache, ignore_errors=True)
+    if USER_CACHE_DIR is None:
+        os.environ.pop("MER_CACHE_DIR", None)
+    else:
+        os.environ["MER_CACHE_DIR"] = USER_CACHE_DIR
+
+
+@pytest.fixture(scope="session")
+def session_cache() -> Path:
+    """The session's own feature cache (what ``MER_CACHE_DIR`` points to)."""
+    return _SESSION_CACHE[-1]
 
 
 def tone(seconds: float = 1.0, *, sr: int = 22050, freq: float = 440.0, channels: int = 1):

@@ -416,3 +416,30 @@ def test_dataset_is_a_deprecated_alias_of_scheme(capsys):
     assert "--dataset is deprecated; use --scheme" in capsys.readouterr().err
     args = parser.parse_args(["train", "--scheme", "ema", "--data", "d", "--out", "o"])
     assert args.scheme == "ema" and capsys.readouterr().err == ""
+
+
+# ----------------------------------------------------------------- 22: never the home cache
+
+
+def test_tests_never_touch_the_home_cache(session_cache, src, capsys):
+    import subprocess
+    import sys
+
+    from conftest import USER_CACHE_DIR
+
+    from mer_core.extract import default_cache_dir
+
+    home_cache = Path.home() / ".cache" / "mer"
+    assert default_cache_dir() == session_cache != home_cache / "features"
+    assert not session_cache.is_relative_to(home_cache)
+    if USER_CACHE_DIR:  # not even a cache the user chose for their own runs
+        assert session_cache != Path(USER_CACHE_DIR)
+    # child processes (the CLI, papermill's kernels) inherit it
+    code = "from mer_core.extract import default_cache_dir; print(default_cache_dir())"
+    child = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert child.stdout.strip() == str(session_cache)
+    # and a command without --cache-dir writes its entries there
+    before = set(session_cache.rglob("*.npz"))
+    out = session_cache.parent / f"{session_cache.name}-out" / "f.npz"
+    assert cli_main(["features", str(src), "--out", str(out), "--duration", "1", "--quiet"]) == 0
+    assert len(set(session_cache.rglob("*.npz")) - before) == 2 * 3
