@@ -41,8 +41,13 @@ def _evaluate(corpus, cache, out, models=PAPER_MODELS):
     )
 
 
-def test_evaluate_all_models_and_ablations(corpus, cache, tmp_path):
-    rec = _evaluate(corpus, cache, tmp_path / "run", models=PAPER_MODELS + ABLATIONS)
+def test_evaluate_all_models_and_ablations(corpus, cache, tmp_path, capsys):
+    # from the command line: `mer evaluate --ablations` (the paper's models + the ablations)
+    argv = ["evaluate", "--scheme", "emotion", "--data", str(corpus), "--budget", "tiny"]
+    argv += ["--folds", "3", "--seed", "0", "--cache-dir", str(cache), "--quiet"]
+    assert cli_main([*argv, "--ablations", "--out", str(tmp_path / "run")]) == 0
+    assert "CNN-SVM" in capsys.readouterr().out
+    rec = json.loads((tmp_path / "run" / "results.json").read_text())
     summary = pd.read_csv(tmp_path / "run" / "summary.csv", index_col="model")
     assert list(summary.index) == list(PAPER_MODELS + ABLATIONS)
     for col in ("accuracy", "precision", "recall", "f1", "training_seconds", "f1_ci_low"):
