@@ -33,7 +33,8 @@ done
 if [ "$step" = data ]; then
   mkdir -p "$build/data/$scheme" && echo "path,label" > "$build/data/$scheme/manifest.csv"
 else
-  mkdir -p "$build/results/${name:-$scheme}" && echo "{}" > "$build/results/${name:-$scheme}/results.json"
+  run="$build/results/${name:-$scheme}"
+  mkdir -p "$run" && echo "{}" > "$run/results.json"
 fi
 """
 FAKE_PAPERMILL = """#!/bin/bash
