@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 import shutil
 from pathlib import Path
 
 import nbformat
 import pytest
+from conftest import cells_without_a_number, results_tables
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK_DIR = REPO / "notebooks"
@@ -145,6 +147,17 @@ def execute(nb_build, tmp_path_factory):
     return run
 
 
+def html_tables(nb) -> list[dict]:
+    """The tables of every HTML output of an executed notebook."""
+    html = []
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            value = out.get("data", {}).get("text/html")
+            if value:
+                html.append("".join(value) if isinstance(value, list) else value)
+    return results_tables("\n".join(html))
+
+
 def check_ran(nb) -> None:
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert all(c.execution_count is not None for c in code)
@@ -200,6 +213,14 @@ def test_05_results(execute):
     for row in PAPER_ROWS:
         assert f">{row}<" in text
     assert "CNN-SVM vs LSTM" in text and "McNemar p" in text
+    # every cell of Tables 1-3 that should hold a reproduced number holds a finite one
+    tables = [t for t in html_tables(nb) if re.match(r"Table [123]\.", t["caption"])]
+    assert len(tables) == 3, [t["caption"] for t in tables]
+    for table in tables:
+        assert table["cells"] and not cells_without_a_number(table), (
+            table["caption"],
+            cells_without_a_number(table),
+        )
 
 
 @pytest.mark.slow
