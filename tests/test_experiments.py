@@ -123,6 +123,15 @@ def test_cli_evaluate_train_predict(corpus, cache, tmp_path, capsys):
     assert f"{song}:" in captured.out and "bad.mp3" not in captured.out
     assert captured.err.count("bad.mp3") == 1  # the error once, on stderr
     assert captured.err.startswith(f"mer: error: {bad}: not a readable audio file")
+    # audio shorter than one analysis frame is refused, not predicted
+    from mer_core.audio import write_wav
+
+    for n in (0, 1):
+        short = write_wav(tmp_path / f"short{n}.wav", np.full(n, 0.1, np.float32), sr=22050)
+        assert cli_main(["predict", str(short), "--model", str(run)]) == 1
+        captured = capsys.readouterr()
+        assert captured.out.strip() == "" and f"short{n}.wav: " in captured.err
+        assert ("no audio frames" if n == 0 else "too short") in captured.err
     assert cli_main(["predict", str(song), "--model", str(tmp_path)]) == 2
     assert "not a run folder" in capsys.readouterr().err
 

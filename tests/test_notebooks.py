@@ -238,3 +238,26 @@ def test_06_with_real_data(execute, fake_4q, nb_build):
     assert "Table 3. Model classification comparison (4Q)" in text
     assert "reproduced on real audio" in text and "Ablations of CNN-SVM: 4Q (real)" in text
     assert (nb_build / "results" / "4q-real" / "results.json").is_file()
+
+
+@pytest.mark.slow
+def test_pipeline_cli_steps(nb_build, capsys):
+    """`mer pipeline data|results` (make reproduce's steps) from the command line.
+
+    Run after the notebooks, they find the corpus and the evaluation made for
+    them and resume: the same record, nothing recomputed.
+    """
+    from mer_core.cli import main
+
+    common = ["--build", str(nb_build), "--profile", "tiny", "--scheme", "ema", "--quiet"]
+    assert main(["pipeline", "data", *common]) == 0
+    out = capsys.readouterr().out
+    manifest = nb_build / "data" / "ema" / "manifest.csv"
+    assert f"ema: 24 clips in {nb_build}/data/ema" in out and manifest.is_file()
+    assert main(["pipeline", "results", *common]) == 0
+    record = nb_build / "results" / "ema" / "results.json"
+    first = json.loads(record.read_text())
+    assert "best macro-F1" in capsys.readouterr().out
+    assert main(["pipeline", "results", *common]) == 0
+    assert json.loads(record.read_text())["summary"] == first["summary"]
+    assert "best macro-F1" in capsys.readouterr().out
