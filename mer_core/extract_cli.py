@@ -64,7 +64,7 @@ def _features(args) -> int:
         progress=not args.quiet,
     )
     for f in fs.failures:
-        print(f"mer: {f['error']}", file=sys.stderr)
+        print(f"mer: failed: {f['error']}", file=sys.stderr)
     if len(fs) == 0:
         # nothing was produced: leave OUT and its report as they were (a pair that agrees)
         raise MerError(
