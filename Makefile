@@ -99,14 +99,30 @@ $(BUILD)/results/4q-real/results.json: | $(STAMP)
 		--name 4q-real --data "$(DATA_4Q)" --n-jobs $(N_JOBS)
 	@touch $@
 
-# Notebook parameters: rewritten only when their content changes.
-$(BUILD)/params.yml: FORCE | $(STAMP)
-	@mkdir -p $(BUILD)
-	@{ echo "profile: $(PROFILE)"; echo "build_dir: $(abspath $(BUILD))"; \
-	   echo "n_jobs: $(N_JOBS)"; echo "data_4q: '$(if $(DATA_4Q),$(abspath $(DATA_4Q)))'"; \
-	   echo "bench_dir: '$(if $(filter 1,$(WITH_BENCH)),$(abspath benchmarks/results))'"; \
-	   if [ -n "$(PARAMS)" ]; then cat "$(PARAMS)"; fi; } > $@.new
-	@if cmp -s $@.new $@; then rm $@.new; else mv $@.new $@; fi
+# Notebook parameters: written as make reads this file, and only when their content
+# changes, so a build with nothing changed is up to date (`make -q` exits 0).
+define PARAMS_TEXT
+profile: $(PROFILE)
+build_dir: $(abspath $(BUILD))
+n_jobs: $(N_JOBS)
+data_4q: '$(if $(DATA_4Q),$(abspath $(DATA_4Q)))'
+bench_dir: '$(if $(filter 1,$(WITH_BENCH)),$(abspath benchmarks/results))'
+endef
+define newline
+
+
+endef
+ifneq ($(PARAMS),)
+PARAMS_TEXT := $(PARAMS_TEXT)$(newline)$(file < $(PARAMS))
+endif
+ifneq ($(filter reproduce book results $(BUILD)/%,$(MAKECMDGOALS)),)
+ifneq ($(PARAMS_TEXT),$(file < $(BUILD)/params.yml))
+$(shell mkdir -p $(BUILD))
+$(file > $(BUILD)/params.yml,$(PARAMS_TEXT))
+endif
+endif
+$(BUILD)/params.yml:
+	@test -f $@ || { echo "$@ is written when make reads the Makefile" >&2; exit 1; }
 
 # One executed notebook per source notebook (papermill; the book never executes).
 $(BOOK)/chapters/%.ipynb: notebooks/%.ipynb $(BUILD)/params.yml $(RESULTS)

@@ -17,24 +17,32 @@ Decisions, documented:
 * **Silence** is valid audio (features of silent clips are defined and finite).
 * **Bad files** raise :class:`mer_core.errors.AudioError` (a
   :class:`~mer_core.errors.MerError`, hence a ``ValueError``) whose message
-  names the file and the problem: missing, empty, not decodable, no frames, or
-  NaN / infinite samples (which are never silently replaced).
+  names the file and the problem: missing, not a regular file (a folder, a
+  FIFO, a symbolic-link loop), empty, not decodable (damaged data), no frames,
+  NaN / infinite samples (which are never silently replaced), or samples far
+  outside [-1, 1] (peak above :data:`MAX_PEAK`). The decoder's own notes
+  (mpg123's "Illegal Audio-MPEG-Header") never reach the terminal.
+* **Duration** is at most :data:`MAX_DURATION` seconds (one hour), checked
+  before any work.
 * A truncated mp3 decodes up to the damage, as every mp3 decoder does.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
 import numpy as np
 
 from mer_core.errors import AudioError, MerError, ParameterError
-from mer_core.io import atomic_path
+from mer_core.io import atomic_path, not_regular_file
 
 __all__ = [
     "AUDIO_EXTENSIONS",
     "DEFAULT_SR",
+    "MAX_DURATION",
+    "MAX_PEAK",
     "audio_info",
     "convert_tree",
     "find_audio",
@@ -45,30 +53,106 @@ __all__ = [
 
 DEFAULT_SR = 22050
 AUDIO_EXTENSIONS = (".wav", ".mp3", ".flac", ".ogg", ".oga", ".aiff", ".aif")
+#: Longest ``duration`` accepted, in seconds (the zero-filled clip is held in memory).
+MAX_DURATION = 3600.0
+#: Largest sample magnitude accepted; audio lies within about [-1, 1], and far larger
+#: finite values (a float WAV holding 3e38) would overflow the power spectrum.
+MAX_PEAK = 1e4
+
+
+def check_duration(duration, *, name: str = "duration") -> None:
+    """Raise :class:`ParameterError` unless ``duration`` is None or a finite 0 < d <= 3600 s."""
+    if duration is None:
+        return
+    try:
+        ok = 0 < float(duration) <= MAX_DURATION
+    except (TypeError, ValueError):
+        ok = False
+    if isinstance(duration, bool) or not ok:
+        raise ParameterError(
+            f"{name} must be a number of seconds in (0, {MAX_DURATION:g}] or None, "
+            f"got {duration!r}"
+        )
 
 
 def _check_readable(path: Path) -> None:
-    if not path.exists():
-        raise AudioError(path, "no such file")
-    if path.is_dir():
-        raise AudioError(path, "is a directory, not an audio file")
+    problem = not_regular_file(path)
+    if problem is not None:
+        raise AudioError(path, problem)
     if path.stat().st_size == 0:
         raise AudioError(path, "file is empty (0 bytes)")
+
+
+@contextlib.contextmanager
+def _quiet_decoder():
+    """Keep the C decoders' notes (mpg123 writes to file descriptor 2) off the terminal.
+
+    Yields a list that holds, after the block, the lines they wrote.
+    """
+    import sys
+    import tempfile
+
+    notes: list[str] = []
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no usable descriptor 2: nothing to hide
+        yield notes
+        return
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield notes
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            sink.seek(0)
+            text = sink.read().decode("utf-8", "replace")
+            notes.extend(line.strip() for line in text.splitlines() if line.strip())
+
+
+def _decoder_problem(path: Path, exc: Exception, notes, *, frames_read=None, sr=None) -> str:
+    """A decoding failure in words: what is damaged and where, not libsndfile's error code.
+
+    mpg123 reports the byte offset of a bad frame header in its notes (captured by
+    :func:`_quiet_decoder`); otherwise the seconds decoded before the failure are given.
+    """
+    import re
+
+    detail = str(exc).split(": ", 1)[-1].strip().rstrip(".")
+    if detail.lower() in ("", "unspecified internal error", "internal error", "error"):
+        detail = ""
+    note = next((n for n in notes if "illegal" in n.lower() or "error" in n.lower()), "")
+    note = re.sub(r"^(note|warning|error)\s*:\s*", "", note, flags=re.I).rstrip(".")
+    offset = re.search(r"offset (\d+)", note)
+    if offset:
+        where = f" after {int(offset.group(1)) / 1024:.0f} KB"
+    elif frames_read and sr:
+        where = f" after {frames_read / sr:.1f} s of audio"
+    else:
+        where = ""
+    kind = path.suffix.lower().lstrip(".") or "audio"
+    why = "; ".join(x for x in (detail, note) if x)
+    return f"damaged {kind} data{where}" + (f" ({why})" if why else "")
 
 
 def _open(path: Path):
     import soundfile as sf
 
-    try:
-        return sf.SoundFile(str(path))
-    except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
-        detail = str(exc).split(": ", 1)[-1].strip() or type(exc).__name__
-        if "does not exist" in detail or "not a regular file" in detail:
-            # libsndfile's wording when it recognises no format in the bytes
-            detail = "unrecognised format or damaged data"
-        raise AudioError(
-            path, f"not a readable audio file ({detail}); supported: {', '.join(AUDIO_EXTENSIONS)}"
-        ) from None
+    with _quiet_decoder() as notes:
+        try:
+            return sf.SoundFile(str(path))
+        except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
+            error = exc
+    detail = str(error).split(": ", 1)[-1].strip() or type(error).__name__
+    if "does not exist" in detail or "not a regular file" in detail:
+        # libsndfile's wording when it recognises no format in the bytes
+        detail = "unrecognised format or damaged data"
+    elif detail.lower().strip(". ") in ("unspecified internal error", "internal error"):
+        detail = _decoder_problem(path, error, notes)
+    raise AudioError(
+        path, f"not a readable audio file ({detail}); supported: {', '.join(AUDIO_EXTENSIONS)}"
+    ) from None
 
 
 def audio_info(path) -> dict:
@@ -166,10 +250,9 @@ def load_audio(
     path = Path(path)
     if not isinstance(sr, (int, np.integer)) or isinstance(sr, bool) or sr <= 0:
         raise ParameterError(f"sr must be a positive integer, got {sr!r}")
-    if duration is not None and not duration > 0:
-        raise ParameterError(f"duration must be positive or None, got {duration!r}")
-    if not offset >= 0:
-        raise ParameterError(f"offset must be >= 0, got {offset!r}")
+    check_duration(duration)
+    if not (offset >= 0 and np.isfinite(offset)):
+        raise ParameterError(f"offset must be a finite number of seconds >= 0, got {offset!r}")
     _check_readable(path)
     with _open(path) as f:
         native_sr = f.samplerate
@@ -177,18 +260,40 @@ def load_audio(
         if start >= f.frames > 0:
             raise AudioError(path, f"offset {offset} s is past the end ({f.frames / native_sr} s)")
         n_read = -1 if duration is None else int(np.ceil(duration * native_sr))
-        try:
-            if start:
-                f.seek(start)
-            data = f.read(frames=n_read, dtype="float32", always_2d=True)
-        except Exception as exc:  # libsndfile / mpg123 decode errors
-            raise AudioError(path, f"decoding failed ({exc})") from None
-    if data.shape[0] == 0 and duration is None:
+        blocks, got = [], 0
+        with _quiet_decoder() as notes:
+            try:
+                if start:
+                    f.seek(start)
+                # read in blocks, so a failure can say how much decoded before the damage
+                while n_read < 0 or got < n_read:
+                    want = 1 << 18 if n_read < 0 else min(1 << 18, n_read - got)
+                    block = f.read(frames=want, dtype="float32", always_2d=True)
+                    if block.shape[0] == 0:
+                        break
+                    blocks.append(block)
+                    got += block.shape[0]
+                error = None
+            except Exception as exc:  # libsndfile / mpg123 decode errors
+                error = exc
+        if error is not None:
+            raise AudioError(
+                path, _decoder_problem(path, error, notes, frames_read=got, sr=native_sr)
+            ) from None
+        channels = f.channels
+    data = np.concatenate(blocks) if blocks else np.zeros((0, channels), np.float32)
+    if data.shape[0] == 0:
         raise AudioError(path, "contains no audio frames")
-    y = data.mean(axis=1, dtype=np.float32) if data.shape[1] > 1 else data[:, 0]
-    if not np.all(np.isfinite(y)):
-        bad = int(np.count_nonzero(~np.isfinite(y)))
+    if not np.all(np.isfinite(data)):
+        bad = int(np.count_nonzero(~np.isfinite(data).all(axis=1)))
         raise AudioError(path, f"contains {bad} NaN or infinite samples")
+    peak = float(np.max(np.abs(data)))
+    if peak > MAX_PEAK:
+        raise AudioError(
+            path,
+            f"samples far outside [-1, 1] (peak {peak:.3g}, limit {MAX_PEAK:g}); not usable audio",
+        )
+    y = data.mean(axis=1, dtype=np.float32) if data.shape[1] > 1 else data[:, 0]
     if native_sr != sr and y.size:
         import soxr
 
@@ -233,7 +338,8 @@ def find_audio(root, *, extensions=AUDIO_EXTENSIONS) -> list[Path]:
     """
     root = Path(root)
     if not root.is_dir():
-        raise MerError(f"{root}: no such folder")
+        problem = "expects a folder, not a file" if root.exists() else "no such folder"
+        raise MerError(f"{root}: {problem}")
     exts = {e.lower() for e in extensions}
     found = []
     for dirpath, dirnames, filenames in os.walk(root):
@@ -242,6 +348,24 @@ def find_audio(root, *, extensions=AUDIO_EXTENSIONS) -> list[Path]:
             if not name.startswith(".") and Path(name).suffix.lower() in exts:
                 found.append(Path(dirpath) / name)
     return found
+
+
+def no_audio_message(root, *, extensions=AUDIO_EXTENSIONS) -> str:
+    """Why a folder yields no audio: empty, or only files of unsupported types (counted)."""
+    from collections import Counter
+
+    root = Path(root)
+    other = Counter(
+        (Path(name).suffix.lower() or "(no extension)")
+        for dirpath, dirnames, filenames in os.walk(root)
+        for name in filenames
+        if not name.startswith(".")
+    )
+    supported = ", ".join(extensions)
+    if not other:
+        return f"{root}: the folder holds no files; nothing to do (supported audio: {supported})"
+    found = ", ".join(f"{n} {ext}" for ext, n in sorted(other.items(), key=lambda kv: -kv[1]))
+    return f"{root}: no supported audio files (found {found}; supported: {supported})"
 
 
 def _convert_one(src: Path, dst: Path, sr: int, duration: float | None) -> None:
@@ -282,12 +406,14 @@ def convert_tree(
     from joblib import Parallel, delayed
     from tqdm.auto import tqdm
 
-    src, dst = Path(src).resolve(), Path(dst).resolve()
-    if not src.is_dir():
-        raise MerError(f"{src}: no such folder")
-    if dst == src or src in dst.parents:
-        raise MerError(f"{dst}: the output folder must not be inside the input folder {src}")
-    files = find_audio(src)
+    from mer_core.io import check_output
+
+    check_duration(duration)
+    src = Path(src).resolve()
+    files = find_audio(src)  # "no such folder" / "expects a folder" first
+    dst = check_output(dst, [src], folder=True, what="output folder", contain=False)
+    if not files:
+        raise MerError(no_audio_message(src))
     todo, skipped = [], 0
     for f in files:
         out = (dst / f.relative_to(src)).with_suffix(".wav")

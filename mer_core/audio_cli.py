@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import sys
 
 from mer_core.audio import DEFAULT_SR, convert_tree
+from mer_core.cli import duration_arg
 
 
 def register(sub) -> None:
@@ -18,7 +20,7 @@ def register(sub) -> None:
     p.add_argument("src", help="input folder (read only)")
     p.add_argument("dst", help="output folder (created)")
     p.add_argument("--sr", type=int, default=DEFAULT_SR, help="sampling rate (default 22050)")
-    p.add_argument("--duration", type=float, default=None, help="keep the first N seconds")
+    p.add_argument("--duration", type=duration_arg, default=None, help="keep the first N seconds")
     p.add_argument("--overwrite", action="store_true", help="redo existing outputs")
     p.add_argument("--n-jobs", type=int, default=1, help="parallel workers (default 1)")
     p.add_argument("--strict", action="store_true", help="stop at the first bad file")
@@ -41,8 +43,11 @@ def _convert(args) -> int:
         f"converted {report['converted']}, already present {report['skipped']}, "
         f"failed {len(report['failed'])}"
     )
-    for item in report["failed"]:
-        print(f"  failed: {item['error']}")
+    for item in report["failed"]:  # once each, on stderr
+        print(f"mer: failed: {item['error']}", file=sys.stderr)
     if report["failed"]:
         print(json.dumps({"failed": report["failed"]}, indent=2))
+    if report["failed"] and not report["converted"] and not report["skipped"]:
+        print(f"mer: error: {args.src}: no file could be converted", file=sys.stderr)
+        return 2
     return 1 if report["failed"] else 0

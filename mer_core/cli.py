@@ -3,18 +3,102 @@
 Each topic module that offers commands exposes ``register(subparsers)``, which
 adds its sub-commands and sets ``func`` on them; this module only assembles
 them (a registry, no dynamic ``eval``). Errors a user can cause are printed as
-one line (``mer: error: ...``) with exit status 2; no traceback reaches the
-user unless ``--debug`` is given.
+one line (``mer: error: ...``) with exit status 2, and so is every operating
+system error (``mer: error: PATH: problem``, e.g. a full disk or a folder one
+may not write); no traceback reaches the user unless ``--debug`` is given.
+Warnings meant for the user (e.g. a dataset's class imbalance) are printed
+once each as ``mer: warning: ...``, without Python's source line; numerical
+warnings of the libraries are not shown.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import sys
+import warnings
 
 from mer_core import __version__
-from mer_core.errors import MerError
+from mer_core.errors import MerError, ParameterError
+
+
+def duration_arg(text: str) -> float:
+    """argparse type of ``--duration``: a finite number of seconds in (0, 3600]."""
+    from mer_core.audio import check_duration
+
+    try:
+        value = float(text)
+        check_duration(value)
+    except (ValueError, ParameterError):
+        from mer_core.audio import MAX_DURATION
+
+        raise argparse.ArgumentTypeError(
+            f"must be a number of seconds in (0, {MAX_DURATION:g}], got {text!r}"
+        ) from None
+    return value
+
+
+class DeprecatedAlias(argparse.Action):
+    """Store the value like the new option, and say the old name is deprecated."""
+
+    def __init__(self, option_strings, dest, *, new: str, **kw):
+        self.new = new
+        super().__init__(option_strings, dest, **kw)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        if option_string and option_string != self.new:
+            print(f"mer: warning: {option_string} is deprecated; use {self.new}", file=sys.stderr)
+        setattr(namespace, self.dest, values)
+
+
+def add_scheme_option(p, *, required: bool = False, default=None, deprecated=("--dataset",)):
+    """``--scheme`` (the label scheme), the same name in every command.
+
+    ``deprecated`` spellings still work, with a warning on stderr.
+    """
+    from mer_core.schemes import SCHEMES
+
+    p.add_argument(
+        "--scheme",
+        *deprecated,
+        dest="scheme",
+        required=required,
+        default=default,
+        choices=sorted(SCHEMES),
+        action=DeprecatedAlias,
+        new="--scheme",
+        help="label scheme: ema, emotion or 4q (the paper's three datasets)"
+        + (f"; {', '.join(deprecated)} is a deprecated alias" if deprecated else ""),
+    )
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    print(f"mer: warning: {message}", file=sys.stderr)
+
+
+@contextlib.contextmanager
+def _user_warnings():
+    """Warnings as one ``mer: warning:`` line each (no source line); no numeric noise."""
+    import numpy as np
+
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("default")
+        warnings.simplefilter("ignore", RuntimeWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", FutureWarning)
+        warnings.showwarning = _show_warning
+        yield
+
+
+def _os_error_line(exc: OSError) -> str:
+    problem = exc.strerror or str(exc) or type(exc).__name__
+    if exc.filename is not None and exc.filename2 is not None:
+        return f"{exc.filename} -> {exc.filename2}: {problem}"
+    if exc.filename is not None:
+        return f"{exc.filename}: {problem}"
+    return problem
+
 
 # Modules that contribute sub-commands, in the order they appear in --help.
 COMMAND_MODULES = (
@@ -54,11 +138,17 @@ def main(argv=None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(args.func(args) or 0)
+        with _user_warnings():
+            return int(args.func(args) or 0)
     except MerError as exc:
         if args.debug:
             raise
         print(f"mer: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a full disk, a read-only folder, a vanished file, ...
+        if args.debug:
+            raise
+        print(f"mer: error: {_os_error_line(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("mer: interrupted; no partial outputs were left behind", file=sys.stderr)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
 from pathlib import Path
 
+from mer_core.cli import add_scheme_option, duration_arg
 from mer_core.errors import MerError
 
 MODEL_FOLDER = "model"
@@ -13,12 +15,7 @@ TRAIN_RECORD = "train.json"
 
 
 def _common(p, *, data_required: bool = True) -> None:
-    p.add_argument(
-        "--dataset",
-        required=True,
-        choices=["ema", "emotion", "4q"],
-        help="label scheme of the data (the paper's three datasets)",
-    )
+    add_scheme_option(p, required=True)
     p.add_argument(
         "--data",
         required=data_required,
@@ -29,7 +26,7 @@ def _common(p, *, data_required: bool = True) -> None:
     )
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument(
-        "--duration", type=float, default=None, help="seconds per clip (default: scheme's)"
+        "--duration", type=duration_arg, default=None, help="seconds per clip (default: scheme's)"
     )
     p.add_argument("--cache-dir", default=None, help="feature cache (default ~/.cache/mer)")
     p.add_argument("--n-jobs", type=int, default=1, help="parallel feature workers (default 1)")
@@ -93,14 +90,38 @@ def register(sub) -> None:
 def _load(args):
     from mer_core.datasets import load_dataset
 
-    return load_dataset(args.data, scheme=args.dataset)
+    return load_dataset(args.data, scheme=args.scheme)
+
+
+def _check_cache(args, inputs) -> None:
+    """The feature cache is written to: never over or into an input."""
+    from mer_core.extract import default_cache_dir
+    from mer_core.io import check_output
+
+    cache = Path(args.cache_dir) if args.cache_dir else default_cache_dir()
+    check_output(cache, inputs, folder=True, what="feature cache")
+
+
+def _check_outputs(args, out, *, folder: bool = True, manifest=None, contain: bool = True):
+    """Refuse OUT (and the feature cache) before any work: never over or into the data.
+
+    The inputs are ``--data`` and, once loaded, the folder the manifest's clips lie in.
+    """
+    from mer_core.io import check_output
+
+    inputs = [args.data]
+    if manifest is not None and manifest.attrs.get("root"):
+        inputs.append(manifest.attrs["root"])
+    what = "output folder" if folder else "output file"
+    check_output(out, inputs, folder=folder, what=what, contain=contain)
+    _check_cache(args, inputs)
 
 
 def _feature_config(args):
     from mer_core.extract import FeatureConfig
     from mer_core.schemes import get_scheme
 
-    duration = args.duration if args.duration is not None else get_scheme(args.dataset).duration
+    duration = args.duration if args.duration is not None else get_scheme(args.scheme).duration
     return FeatureConfig(duration=duration)
 
 
@@ -112,10 +133,12 @@ def _evaluate(args) -> int:
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     if args.ablations:
         models += [a for a in ABLATIONS if a not in models]
+    _check_outputs(args, args.out)
     manifest = _load(args)
+    _check_outputs(args, args.out, manifest=manifest)
     rec = evaluate_manifest(
         manifest,
-        scheme=args.dataset,
+        scheme=args.scheme,
         models=models,
         budget=args.budget,
         n_splits=args.folds,
@@ -143,9 +166,9 @@ def _evaluate(args) -> int:
         print("\nCNN-SVM vs each model (corrected paired t-test on F1; McNemar):")
         print(tests.round(4).to_string(index=False))
     if rec["failures"]:
-        print(f"\n{len(rec['failures'])} files failed and were left out:")
+        print(f"\n{len(rec['failures'])} files failed and were left out", file=sys.stderr)
         for f in rec["failures"]:
-            print(f"  {f['error']}")
+            print(f"mer: left out: {f['error']}", file=sys.stderr)
     print(f"\nresults: {args.out}")
     return 0
 
@@ -160,7 +183,16 @@ def _train(args) -> int:
     out = Path(args.out)
     if (out / MODEL_FOLDER).exists() and not args.overwrite:
         raise MerError(f"{out / MODEL_FOLDER}: a trained model is already there (use --overwrite)")
+
+    # checked before the fit, so a read-only or misplaced OUT fails in a second, not an hour
+    def check(manifest=None):
+        _check_outputs(args, out, manifest=manifest)
+        _check_outputs(args, out / MODEL_FOLDER, manifest=manifest, contain=False)
+        _check_outputs(args, out / TRAIN_RECORD, folder=False, manifest=manifest)
+
+    check()  # before loading: a bad OUT fails at once
     manifest = _load(args)
+    check(manifest)  # and against the folder the clips lie in
     spec = MODELS[args.model]
     config = _feature_config(args)
     if spec.features:
@@ -204,7 +236,7 @@ def _train(args) -> int:
         {
             "model": args.model,
             "title": spec.title,
-            "scheme": args.dataset,
+            "scheme": args.scheme,
             "labels": [str(c) for c in est.classes_],
             "budget": args.budget,
             "seed": args.seed,
@@ -219,7 +251,7 @@ def _train(args) -> int:
     )
     print(f"trained {spec.title} on {len(fs)} clips in {seconds:.1f} s -> {out}")
     for f in fs.failures:
-        print(f"  left out: {f['error']}")
+        print(f"mer: left out: {f['error']}", file=sys.stderr)
     return 0
 
 
@@ -227,6 +259,7 @@ def _predict(args) -> int:
     from mer_core.models import load_model
 
     run = Path(args.model)
+    _check_cache(args, [*args.songs, run])
     if not ((run / MODEL_FOLDER / "config.json").is_file() or (run / "config.json").is_file()):
         raise MerError(f"{run}: not a run folder from `mer train` (no {MODEL_FOLDER}/config.json)")
     model = load_model(run)
@@ -267,6 +300,6 @@ def _predict(args) -> int:
                     f"  note: unlike the music this model was trained on (novelty "
                     f"{r['novelty']:.1f} > 1); treat the prediction with care"
                 )
-        for e in errors:
-            print(f"{e['song']}: error: {e['error']}")
+    for e in errors:  # once each, on stderr (the message names the song)
+        print(f"mer: error: {e['error']}", file=sys.stderr)
     return 1 if errors else 0

@@ -38,9 +38,9 @@ from pathlib import Path
 
 import numpy as np
 
-from mer_core.audio import DEFAULT_SR, fix_length, load_audio
-from mer_core.errors import MerError, ParameterError
-from mer_core.io import atomic_path, file_digest, json_digest
+from mer_core.audio import DEFAULT_SR, check_duration, fix_length, load_audio
+from mer_core.errors import AudioError, MerError, ParameterError
+from mer_core.io import atomic_path, file_digest, json_digest, not_regular_file
 
 __all__ = [
     "GROUPS",
@@ -91,8 +91,7 @@ class FeatureConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
                 raise ParameterError(f"{name} must be a positive integer, got {value!r}")
-        if self.duration is not None and not self.duration > 0:
-            raise ParameterError(f"duration must be positive or None, got {self.duration!r}")
+        check_duration(self.duration)
         if not 0.0 <= self.preemphasis < 1.0:
             raise ParameterError(f"preemphasis must be in [0, 1), got {self.preemphasis!r}")
         if self.n_mfcc > self.n_mels:
@@ -298,8 +297,9 @@ def _process_file(path: str, config: FeatureConfig, groups, cache_dir, use_cache
     """Worker: cached-or-computed groups for one file -> (result | None, error | None)."""
     try:
         p = Path(path)
-        if not p.is_file():
-            raise MerError(f"{p}: no such file")
+        problem = not_regular_file(p)
+        if problem is not None:
+            raise MerError(f"{p}: {problem}")
         digest = file_digest(p)
         keys = {
             g: json_digest({"file": digest, **config.group_params(g)}, length=32) for g in groups
@@ -320,12 +320,16 @@ def _process_file(path: str, config: FeatureConfig, groups, cache_dir, use_cache
 
             y = load_audio(p, sr=config.sr, duration=config.duration, pad=False)
             n_valid = y.shape[-1]
+            if n_valid < config.n_fft:
+                raise AudioError(
+                    p,
+                    f"too short: {n_valid} samples at {config.sr} Hz, less than one "
+                    f"analysis frame (n_fft = {config.n_fft} samples)",
+                )
             if config.duration is not None:
                 y = fix_length(y, size=int(round(config.duration * config.sr)))
-            if y.shape[-1] < config.n_fft:
-                y = fix_length(y, size=config.n_fft)
             # parallelism is across clips: keep BLAS to one thread per clip
-            with threadpool_limits(limits=1):
+            with threadpool_limits(limits=1), np.errstate(all="ignore"):
                 computed = clip_features(y, config=config, n_valid=n_valid, groups=missing)
             for g in missing:
                 for name, arr in computed[g].items():

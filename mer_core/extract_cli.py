@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
 
-from mer_core.audio import find_audio
-from mer_core.extract import GROUPS, FeatureConfig, extract_features
-from mer_core.io import atomic_path, atomic_write_json
+from mer_core.audio import find_audio, no_audio_message
+from mer_core.cli import duration_arg
+from mer_core.errors import MerError
+from mer_core.extract import GROUPS, FeatureConfig, default_cache_dir, extract_features
+from mer_core.io import atomic_path, atomic_write_json, check_output
 
 
 def register(sub) -> None:
@@ -21,7 +24,9 @@ def register(sub) -> None:
     )
     p.add_argument("src", help="folder of audio files (read only)")
     p.add_argument("--out", required=True, help="output .npz file")
-    p.add_argument("--duration", type=float, default=40.0, help="seconds per clip (default 40)")
+    p.add_argument(
+        "--duration", type=duration_arg, default=40.0, help="seconds per clip (default 40)"
+    )
     p.add_argument("--preemphasis", type=float, default=0.97, help="pre-emphasis factor mu")
     p.add_argument("--n-mfcc", type=int, default=20, help="MFCC order L (default 20)")
     p.add_argument("--n-mels", type=int, default=128, help="Mel filters M (default 128)")
@@ -41,16 +46,31 @@ def _features(args) -> int:
         n_mels=args.n_mels,
     )
     files = find_audio(args.src)
+    # every output location is checked before any work: never over or into the input
+    out = check_output(args.out, [args.src], what="output file")
+    report = out.with_suffix(".report.json")
+    check_output(report, [args.src], what="report")
+    cache_dir = Path(args.cache_dir) if args.cache_dir else default_cache_dir()
+    check_output(cache_dir, [args.src], folder=True, what="feature cache")
+    if not files:
+        raise MerError(no_audio_message(args.src))
     fs = extract_features(
         files,
         config=config,
         groups=tuple(g.strip() for g in args.groups.split(",") if g.strip()),
-        cache_dir=args.cache_dir,
+        cache_dir=cache_dir,
         n_jobs=args.n_jobs,
         strict=args.strict,
         progress=not args.quiet,
     )
-    out = Path(args.out)
+    for f in fs.failures:
+        print(f"mer: failed: {f['error']}", file=sys.stderr)
+    if len(fs) == 0:
+        # nothing was produced: leave OUT and its report as they were (a pair that agrees)
+        raise MerError(
+            f"{args.src}: no clip succeeded ({len(fs.failures)} of {len(files)} failed, see "
+            f"above); nothing was written to {out}"
+        )
     arrays = {"paths": np.array(fs.paths), "n_valid": fs.n_valid}
     for name in ("log_mel", "mfcc", "lowlevel", "chords"):
         value = getattr(fs, name)
@@ -60,11 +80,9 @@ def _features(args) -> int:
         arrays["lowlevel_names"] = np.array(fs.lowlevel_names)
     if fs.chord_names:
         arrays["chord_names"] = np.array(fs.chord_names)
-    if len(fs):
-        with atomic_path(out, suffix=".npz") as tmp:
-            with open(tmp, "wb") as fh:
-                np.savez(fh, **arrays)
-    report = out.with_suffix(".report.json")
+    with atomic_path(out, suffix=".npz") as tmp:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, **arrays)
     atomic_write_json(
         report,
         {
@@ -76,6 +94,4 @@ def _features(args) -> int:
         },
     )
     print(f"{len(fs)} of {len(files)} files -> {out}; report {report}")
-    for f in fs.failures:
-        print(f"  failed: {f['error']}")
     return 1 if fs.failures else 0

@@ -12,10 +12,115 @@ import contextlib
 import hashlib
 import json
 import os
+import stat
 import tempfile
 from pathlib import Path
 
-__all__ = ["atomic_path", "atomic_write_bytes", "atomic_write_json", "file_digest", "json_digest"]
+__all__ = [
+    "atomic_path",
+    "atomic_write_bytes",
+    "atomic_write_json",
+    "check_output",
+    "file_digest",
+    "json_digest",
+    "not_regular_file",
+]
+
+
+def _umask() -> int:
+    """The process's umask (read by setting and restoring it)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def not_regular_file(path) -> str | None:
+    """Why ``path`` cannot be read as a file's bytes, or None when it is a regular file.
+
+    ``"no such file"`` when nothing is there; ``"not a regular file (...)"``
+    for a directory, a FIFO, a device, a socket or a symbolic link that leads
+    nowhere (a loop or a dangling link). Never opens the path, so a FIFO
+    cannot block.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> not_regular_file(tempfile.mkdtemp())
+    'not a regular file (a directory)'
+    """
+    path = Path(path)
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        if os.path.lexists(path):
+            return "not a regular file (a symbolic link that leads nowhere or loops)"
+        return "no such file"
+    if stat.S_ISREG(mode):
+        return None
+    kind = (
+        "a directory"
+        if stat.S_ISDIR(mode)
+        else "a FIFO"
+        if stat.S_ISFIFO(mode)
+        else "a socket"
+        if stat.S_ISSOCK(mode)
+        else "a device"
+    )
+    return f"not a regular file ({kind})"
+
+
+def check_output(
+    out, inputs=(), *, folder: bool = False, what: str = "output", contain: bool = True
+) -> Path:
+    """Refuse an output location before any work is done; return it resolved.
+
+    Raises :class:`~mer_core.errors.MerError` naming the paths when ``out``
+    is or lies inside one of ``inputs`` (a command never writes over or into
+    its inputs), or, unless ``contain``, when a ``folder`` output would
+    contain an input (a mirrored tree could land on it), when it names an
+    existing folder (for a file output) or an existing file (for a ``folder``
+    output), when a parent is a file, or when the nearest existing folder is
+    not writable. Nothing is created.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> src = pathlib.Path(tempfile.mkdtemp())
+    >>> check_output(src / "f.npz", [src])
+    Traceback (most recent call last):
+    ...
+    mer_core.errors.MerError: ...f.npz: the output would be written into the input ...
+    """
+    from mer_core.errors import MerError
+
+    out = Path(os.path.abspath(os.fspath(out)))
+    resolved = out.resolve()
+    for item in inputs:
+        if item is None:
+            continue
+        src = Path(item).resolve()
+        inside = resolved == src or src in resolved.parents
+        if inside or (not contain and resolved in src.parents):
+            where = "over" if resolved == src else "into" if inside else "around"
+            raise MerError(
+                f"{out}: the {what} would be written {where} the input {item}; "
+                "choose a location outside the inputs"
+            )
+    if out.exists() or out.is_symlink():
+        if folder and not out.is_dir():
+            raise MerError(f"{out}: exists and is not a folder")
+        if not folder and out.is_dir():
+            raise MerError(f"{out}: is a folder; the {what} must be a file name")
+    parent = out if folder else out.parent
+    while not parent.exists():
+        if parent.is_symlink():
+            raise MerError(f"{parent}: a symbolic link that leads nowhere")
+        parent = parent.parent
+    if not parent.is_dir():
+        raise MerError(f"{parent}: is a file, so {out} cannot be created")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise MerError(f"{parent}: permission denied (cannot write the {what} {out})")
+    return out
 
 
 @contextlib.contextmanager
@@ -39,7 +144,11 @@ def atomic_path(path, *, suffix: str | None = None):
     path.parent.mkdir(parents=True, exist_ok=True)
     suffix = path.suffix if suffix is None else suffix
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{suffix}", dir=path.parent)
-    os.close(fd)
+    try:
+        # mkstemp makes the file 0600; give it the mode open() would (umask honoured)
+        os.fchmod(fd, 0o666 & ~_umask())
+    finally:
+        os.close(fd)
     tmp = Path(tmp)
     try:
         yield tmp

@@ -30,8 +30,10 @@ def register(sub) -> None:
 
 
 def _run(args) -> int:
+    from mer_core.io import check_output
     from mer_core.pipeline import ensure_dataset, ensure_results
 
+    check_output(args.build, [getattr(args, "data", None)], folder=True, what="build folder")
     if args.step == "data":
         m = ensure_dataset(
             args.build,

@@ -107,8 +107,20 @@ def test_nan_samples_are_refused(write_audio):
 
 
 def test_directory_is_refused(tmp_path):
-    with pytest.raises(MerError, match="is a directory"):
+    with pytest.raises(MerError, match=r"not a regular file \(a directory\)"):
         load_audio(tmp_path)
+
+
+def test_corrupted_flac_names_the_file(write_audio, tmp_path):
+    """The decoding-failure wrapper: libsndfile's error becomes one line naming the file."""
+    good = write_audio("good.flac", tone(3.0))
+    data = bytearray(good.read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 2000] = np.random.default_rng(0).bytes(2000)
+    bad = tmp_path / "bad.flac"
+    bad.write_bytes(bytes(data))
+    with pytest.raises(AudioError, match=r"^.*bad\.flac: damaged flac data \(.*lost sync"):
+        load_audio(bad)
 
 
 def test_audio_info(write_audio):
@@ -147,7 +159,7 @@ def test_convert_tree_mirrors_and_never_touches_source(write_audio, tmp_path):
     assert again["converted"] == 0 and again["skipped"] == 2
     with pytest.raises(MerError, match="bad.wav"):
         convert_tree(tmp_path / "src", tmp_path / "out2", progress=False, strict=True)
-    with pytest.raises(MerError, match="inside the input folder"):
+    with pytest.raises(MerError, match="would be written into the input"):
         convert_tree(tmp_path / "src", tmp_path / "src" / "wav", progress=False)
 
 

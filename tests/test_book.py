@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO
+from conftest import REPO, cells_without_a_number, results_tables
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = REPO / "test-artifacts"
@@ -125,6 +125,9 @@ def test_results_page_tables_figures_and_screenshot(browser, server):
     for t in tables[:3]:
         cells = [c.inner_text() for c in t.query_selector_all("td")]
         assert sum(bool(re.search(r"\d\.\d", c)) for c in cells) >= 8
+        # every cell that should hold a reproduced number holds a finite one
+        (table,) = results_tables(t.evaluate("t => t.outerHTML"))
+        assert table["cells"] and not cells_without_a_number(table), cells_without_a_number(table)
     assert "Figure 1" in text and "Figure 2" in text
     images = page.query_selector_all("main img")
     assert len(images) >= 3

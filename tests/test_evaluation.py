@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+from scipy.stats import binomtest
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
 
@@ -90,7 +91,17 @@ def test_run_cv_records_resumes_and_is_deterministic(tmp_path):
     assert table.loc["cnn_svm", "accuracy"] > 0.6
     assert table.loc["cnn_svm", "f1_ci_low"] <= table.loc["cnn_svm", "f1"]
     tests = paired_tests(cv)
-    assert list(tests["model"]) == ["weak"] and 0 <= tests.loc[0, "mcnemar_p"] <= 1
+    assert list(tests["model"]) == ["weak"]
+    # McNemar recomputed from the pooled out-of-fold predictions of the fold records
+    pred = {m: np.empty(len(y), dtype=object) for m in models}
+    for r in cv.folds:
+        pred[r["model"]][np.asarray(r["test_index"])] = r["y_pred"]
+    ref_only = int(np.sum((pred["cnn_svm"] == y) & (pred["weak"] != y)))
+    weak_only = int(np.sum((pred["cnn_svm"] != y) & (pred["weak"] == y)))
+    row = tests.loc[0]
+    assert (row["mcnemar_ref_only"], row["mcnemar_other_only"]) == (ref_only, weak_only)
+    expected = binomtest(weak_only, ref_only + weak_only, 0.5).pvalue
+    assert row["mcnemar_p"] == pytest.approx(expected) and row["mcnemar_p"] < 0.01
     # a second run resumes every fold and gives the same numbers
     again = run_cv(
         models, X, y, groups=artists, run_dir=tmp_path / "run", progress=False, data_key="toy"

@@ -41,8 +41,13 @@ def _evaluate(corpus, cache, out, models=PAPER_MODELS):
     )
 
 
-def test_evaluate_all_models_and_ablations(corpus, cache, tmp_path):
-    rec = _evaluate(corpus, cache, tmp_path / "run", models=PAPER_MODELS + ABLATIONS)
+def test_evaluate_all_models_and_ablations(corpus, cache, tmp_path, capsys):
+    # from the command line: `mer evaluate --ablations` (the paper's models + the ablations)
+    argv = ["evaluate", "--scheme", "emotion", "--data", str(corpus), "--budget", "tiny"]
+    argv += ["--folds", "3", "--seed", "0", "--cache-dir", str(cache), "--quiet"]
+    assert cli_main([*argv, "--ablations", "--out", str(tmp_path / "run")]) == 0
+    assert "CNN-SVM" in capsys.readouterr().out
+    rec = json.loads((tmp_path / "run" / "results.json").read_text())
     summary = pd.read_csv(tmp_path / "run" / "summary.csv", index_col="model")
     assert list(summary.index) == list(PAPER_MODELS + ABLATIONS)
     for col in ("accuracy", "precision", "recall", "f1", "training_seconds", "f1_ci_low"):
@@ -90,7 +95,7 @@ def test_same_seed_same_tables_and_resume(corpus, cache, tmp_path):
 
 def test_cli_evaluate_train_predict(corpus, cache, tmp_path, capsys):
     common = [
-        "--dataset",
+        "--scheme",
         "emotion",
         "--data",
         str(corpus),
@@ -132,8 +137,19 @@ def test_cli_evaluate_train_predict(corpus, cache, tmp_path, capsys):
     bad = tmp_path / "bad.mp3"
     bad.write_text("not audio")
     assert cli_main(["predict", str(song), str(bad), "--model", str(run)]) == 1
-    text = capsys.readouterr().out
-    assert "bad.mp3: error:" in text and f"{song}:" in text
+    captured = capsys.readouterr()
+    assert f"{song}:" in captured.out and "bad.mp3" not in captured.out
+    assert captured.err.count("bad.mp3") == 1  # the error once, on stderr
+    assert captured.err.startswith(f"mer: error: {bad}: not a readable audio file")
+    # audio shorter than one analysis frame is refused, not predicted
+    from mer_core.audio import write_wav
+
+    for n in (0, 1):
+        short = write_wav(tmp_path / f"short{n}.wav", np.full(n, 0.1, np.float32), sr=22050)
+        assert cli_main(["predict", str(short), "--model", str(run)]) == 1
+        captured = capsys.readouterr()
+        assert captured.out.strip() == "" and f"short{n}.wav: " in captured.err
+        assert ("no audio frames" if n == 0 else "too short") in captured.err
     assert cli_main(["predict", str(song), "--model", str(tmp_path)]) == 2
     assert "not a run folder" in capsys.readouterr().err
 
@@ -149,7 +165,7 @@ def test_interrupted_training_leaves_no_partial_model(corpus, cache, tmp_path, m
     code = cli_main(
         [
             "train",
-            "--dataset",
+            "--scheme",
             "emotion",
             "--data",
             str(corpus),

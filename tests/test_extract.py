@@ -125,10 +125,13 @@ def test_bad_files_are_reported_and_the_rest_finish(corpus, tmp_path):
 def test_silent_and_short_clips_have_finite_features(tmp_path):
     silent = tmp_path / "silent.wav"
     sf.write(str(silent), np.zeros(SR, np.float32), SR)
+    short = tmp_path / "short.wav"
+    sf.write(str(short), _song(0.1, 3), SR)  # just over one FFT frame
     tiny = tmp_path / "tiny.wav"
-    sf.write(str(tiny), _song(0.05, 3), SR)  # shorter than one FFT frame
-    fs = _run([silent, tiny], tmp_path / "cache", config=FeatureConfig(duration=None))
-    assert not fs.failures
+    sf.write(str(tiny), _song(0.05, 3), SR)  # shorter than one FFT frame: refused
+    fs = _run([silent, short, tiny], tmp_path / "cache", config=FeatureConfig(duration=None))
+    assert [f["path"] for f in fs.failures] == [str(tiny)]
+    assert "tiny.wav: too short: 1102 samples" in fs.failures[0]["error"]
     assert np.all(np.isfinite(fs.lowlevel)) and np.all(np.isfinite(fs.chords))
 
 

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 import shutil
 from pathlib import Path
 
 import nbformat
 import pytest
+from conftest import cells_without_a_number, results_tables
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK_DIR = REPO / "notebooks"
@@ -145,6 +147,17 @@ def execute(nb_build, tmp_path_factory):
     return run
 
 
+def html_tables(nb) -> list[dict]:
+    """The tables of every HTML output of an executed notebook."""
+    html = []
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            value = out.get("data", {}).get("text/html")
+            if value:
+                html.append("".join(value) if isinstance(value, list) else value)
+    return results_tables("\n".join(html))
+
+
 def check_ran(nb) -> None:
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert all(c.execution_count is not None for c in code)
@@ -200,6 +213,14 @@ def test_05_results(execute):
     for row in PAPER_ROWS:
         assert f">{row}<" in text
     assert "CNN-SVM vs LSTM" in text and "McNemar p" in text
+    # every cell of Tables 1-3 that should hold a reproduced number holds a finite one
+    tables = [t for t in html_tables(nb) if re.match(r"Table [123]\.", t["caption"])]
+    assert len(tables) == 3, [t["caption"] for t in tables]
+    for table in tables:
+        assert table["cells"] and not cells_without_a_number(table), (
+            table["caption"],
+            cells_without_a_number(table),
+        )
 
 
 @pytest.mark.slow
@@ -217,3 +238,26 @@ def test_06_with_real_data(execute, fake_4q, nb_build):
     assert "Table 3. Model classification comparison (4Q)" in text
     assert "reproduced on real audio" in text and "Ablations of CNN-SVM: 4Q (real)" in text
     assert (nb_build / "results" / "4q-real" / "results.json").is_file()
+
+
+@pytest.mark.slow
+def test_pipeline_cli_steps(nb_build, capsys):
+    """`mer pipeline data|results` (make reproduce's steps) from the command line.
+
+    Run after the notebooks, they find the corpus and the evaluation made for
+    them and resume: the same record, nothing recomputed.
+    """
+    from mer_core.cli import main
+
+    common = ["--build", str(nb_build), "--profile", "tiny", "--scheme", "ema", "--quiet"]
+    assert main(["pipeline", "data", *common]) == 0
+    out = capsys.readouterr().out
+    manifest = nb_build / "data" / "ema" / "manifest.csv"
+    assert f"ema: 24 clips in {nb_build}/data/ema" in out and manifest.is_file()
+    assert main(["pipeline", "results", *common]) == 0
+    record = nb_build / "results" / "ema" / "results.json"
+    first = json.loads(record.read_text())
+    assert "best macro-F1" in capsys.readouterr().out
+    assert main(["pipeline", "results", *common]) == 0
+    assert json.loads(record.read_text())["summary"] == first["summary"]
+    assert "best macro-F1" in capsys.readouterr().out

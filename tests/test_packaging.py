@@ -35,10 +35,20 @@ def _conda_pins() -> dict[str, str]:
 
 
 def test_every_dependency_is_pinned_exactly_and_torch_is_the_cpu_wheel():
+    import importlib.metadata as md
+
+    import torch
+
     pins = _pyproject_pins()
     assert pins["torch"] == "2.13.0"
     assert pins["jupyter-book"].startswith("1.")
     assert "torchaudio" not in pins
+    # the installed torch is the CPU build: no CUDA runtime, none of the nvidia-* wheels
+    assert torch.version.cuda is None, torch.version.cuda
+    assert md.version("torch").endswith("+cpu"), md.version("torch")
+    nvidia = sorted(d.metadata["Name"] for d in md.distributions() if
+                    (d.metadata["Name"] or "").lower().startswith("nvidia-"))  # fmt: skip
+    assert nvidia == [], nvidia
 
 
 def _makefile_nodeps_pins() -> dict[str, str]:

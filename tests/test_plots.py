@@ -174,14 +174,26 @@ def test_front_end(no_io):
     assert fig.axes[2].images[0].get_array().shape[0] == 12
 
 
-def test_front_end_explorer_builds_and_redraws():
+def test_front_end_explorer_builds_and_redraws(monkeypatch):
     pytest.importorskip("ipywidgets")
+    drawn = []
+
+    def fake_plot(y, **kw):  # records what each redraw asks for
+        drawn.append(kw)
+        return "figure"
+
+    monkeypatch.setattr(plots, "plot_front_end", fake_plot)
+    monkeypatch.setattr("IPython.display.display", lambda *a, **k: None)
     w = plots.front_end_explorer(tone(0.2), sr=SR, coef=0.9, n_mfcc=13, n_mels=40)
     coef, order, out = w.children
     assert (coef.value, order.value) == (pytest.approx(0.9), 13)
     assert order.max == 40 and not coef.continuous_update
-    assert out.outputs == ()  # nothing drawn until a slider moves
-    coef.value = 0.5  # redraws (outside a kernel the figure is not captured)
+    assert out.outputs == () and drawn == []  # nothing drawn until a slider moves
+    coef.value = 0.5
+    assert drawn == [{"sr": SR, "coef": 0.5, "n_mfcc": 13, "n_mels": 40}]
+    order.value = 20
+    assert drawn[-1] == {"sr": SR, "coef": 0.5, "n_mfcc": 20, "n_mels": 40}
+    assert len(drawn) == 2
 
 
 def test_chords(no_io):

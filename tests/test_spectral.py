@@ -113,6 +113,21 @@ def test_log_mel_equals_librosa(music):
     np.testing.assert_allclose(ours, ref, atol=2e-3)
 
 
+def test_80_db_floor_on_a_zero_filled_clip_equals_librosa(music):
+    """The paper's zero-fill gives digital silence: > 80 dB of range, so the floor acts."""
+    y = np.concatenate([music[: 2 * SR], np.zeros(3 * SR, np.float32)])
+    raw = log_mel(y, sr=SR, n_mels=96, top_db=None)
+    assert raw.max() - raw.min() > 120  # the silent frames sit at the -100 dB amin
+    ours = log_mel(y, sr=SR, n_mels=96)
+    assert ours.max() - ours.min() == pytest.approx(80.0)  # floored 80 dB below the peak
+    assert (ours == ours.min()).mean() > 0.5  # the silent part (and more) is at the floor
+    ref = librosa.power_to_db(librosa.feature.melspectrogram(y=y, sr=SR, n_mels=96))
+    np.testing.assert_allclose(ours, ref, atol=2e-3)
+    ours = mfcc(preemphasis(y), sr=SR)
+    ref = librosa.feature.mfcc(y=preemphasis(y), sr=SR, n_mfcc=20)
+    np.testing.assert_allclose(ours, ref, rtol=0, atol=2e-3)
+
+
 def test_shared_spectrogram_gives_same_features(music):
     S = stft_power(music)
     np.testing.assert_array_equal(mfcc(S=S, sr=SR), mfcc(music, sr=SR))

@@ -336,7 +336,12 @@ def test_baselines_run_on_tiny_corpus(tiny):
     out, _ = tiny
     for features in ("mfcc", "harmony"):
         r = baseline_accuracy(out, features=features, n_splits=3)
-        assert 0.0 <= r["accuracy"] <= 1.0 and r["n_clips"] == 24
+        assert r["n_clips"] == 24 and len(r["folds"]) == 3
+        assert r["accuracy"] == pytest.approx(np.mean(r["folds"]))
+        # 8 test clips per fold: each fold's accuracy counts whole clips
+        assert all(float(f * 8).is_integer() for f in r["folds"]), r["folds"]
+        # the cues are audible: well above the majority-class rate of 1/4
+        assert r["chance"] == 0.25 and r["accuracy"] > r["chance"] + 0.15, r
     r = baseline_accuracy(out, features="both", target="valence", n_splits=3)
     assert r["chance"] == 0.5
     with pytest.raises(ParameterError):

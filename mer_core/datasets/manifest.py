@@ -32,7 +32,9 @@ file or label); problems a user may knowingly accept are
 * **error**: a missing column or value, a relative path, an unknown label, the
   same path listed twice, a path outside the dataset root (checked on the
   normalised path, so ``..`` cannot escape; symbolic links inside the root
-  are followed, not rejected), a missing file, and a class of the scheme with
+  are followed, not rejected), a missing file (an entry that exists but is
+  not a regular file, such as a FIFO or a folder named ``x.wav``, is kept and
+  reported where the audio is read, like a damaged file), and a class of the scheme with
   no clip (unless ``allow_empty=True``, then a warning: the paper's schemes
   are all 4-class, and a 4-class model trained on three classes is a mistake
   one should have to ask for);
@@ -57,7 +59,7 @@ import numpy as np
 import pandas as pd
 
 from mer_core.errors import MerError, ParameterError
-from mer_core.io import file_digest
+from mer_core.io import file_digest, not_regular_file
 from mer_core.schemes import Scheme, get_scheme
 
 __all__ = [
@@ -275,10 +277,9 @@ def find_duplicates(manifest: pd.DataFrame) -> pd.DataFrame:
     labels = [str(x) for x in manifest["label"]]
     by_size = defaultdict(list)
     for i, p in enumerate(paths):
-        try:
-            by_size[os.path.getsize(p)].append(i)
-        except OSError:
-            continue  # missing files are reported elsewhere
+        if not_regular_file(p) is not None:
+            continue  # missing or not a regular file (never opened: a FIFO would block)
+        by_size[os.path.getsize(p)].append(i)
     groups = defaultdict(list)
     for idx in by_size.values():
         if len(idx) < 2:
@@ -435,7 +436,10 @@ def validate_manifest(
             )
     frame["path"] = norm
     if check_files:
-        absent = [p for p in norm if not os.path.isfile(p)]
+        # a missing file is an error; an entry that exists but is not a regular file (a
+        # folder named x.wav, a FIFO, a symbolic-link loop) is kept, to be reported and
+        # skipped where the audio is read, like a damaged file
+        absent = [p for p in norm if not os.path.lexists(p)]
         if absent:
             raise MerError(
                 f"{len(absent)} file(s) in the manifest do not exist: {_listing(absent)}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from mer_core.cli import duration_arg
 from mer_core.schemes import SCHEMES
 from mer_core.synth.profiles import PROFILES
 from mer_core.synth.render import RENDERERS
@@ -37,7 +38,9 @@ def register(sub) -> None:
         default=None,
         help="tiny (tests), quick (40/class, 15 s) or paper (the paper's sizes and lengths)",
     )
-    p.add_argument("--duration", type=float, default=None, help="target clip length in seconds")
+    p.add_argument(
+        "--duration", type=duration_arg, default=None, help="target clip length in seconds"
+    )
     p.add_argument("--n-jobs", type=int, default=1, help="parallel workers (default 1)")
     p.add_argument(
         "--renderer",
@@ -50,8 +53,10 @@ def register(sub) -> None:
 
 
 def _synth(args) -> int:
+    from mer_core.io import check_output
     from mer_core.synth.corpus import generate_corpus
 
+    check_output(args.out, folder=True, what="output folder")  # before any rendering
     df = generate_corpus(
         args.out,
         scheme=args.scheme,
