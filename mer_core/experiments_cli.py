@@ -227,7 +227,7 @@ def _train(args) -> int:
         est,
         out / MODEL_FOLDER,
         feature_config=config,
-        scheme=args.dataset,
+        scheme=args.scheme,
         title=spec.title,
         overwrite=args.overwrite,
     )
