@@ -12,6 +12,8 @@
 #   DATA_4Q=DIR                also evaluate on a real 4Q folder (e.g. ../shared/data/4q-dev)
 #   PARAMS=FILE.yml            extra notebook parameters (YAML), passed to every notebook
 #   N_JOBS=2                   parallel workers for data generation and features
+#   SCHEDULER=tcp://HOST:8786  run data generation, features and every fit on that Dask
+#                              cluster (README: "Running on a cluster"); default: here
 #   BUILD=build/$(PROFILE)     where data, results, executed notebooks and the book go
 #
 # Targets are real files: a second `make reproduce` with nothing changed only checks
@@ -38,6 +40,8 @@ BUILD ?= build/$(PROFILE)
 N_JOBS ?= 2
 DATA_4Q ?=
 PARAMS ?=
+SCHEDULER ?=
+SCHED_ARG := $(if $(strip $(SCHEDULER)),--scheduler $(strip $(SCHEDULER)))
 SCHEMES := ema emotion 4q
 
 NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
@@ -87,16 +91,16 @@ results: $(RESULTS)
 
 # The generated corpora and the cross-validation runs (resumable, idempotent).
 $(BUILD)/data/%/manifest.csv: | $(STAMP)
-	$(BIN)/mer pipeline data --build $(BUILD) --profile $(PROFILE) --scheme $* --n-jobs $(N_JOBS)
+	$(BIN)/mer pipeline data --build $(BUILD) --profile $(PROFILE) --scheme $* --n-jobs $(N_JOBS) $(SCHED_ARG)
 
 # (A resumed run leaves an unchanged results.json alone; `touch` marks it current.)
 $(BUILD)/results/%/results.json: $(BUILD)/data/%/manifest.csv
-	$(BIN)/mer pipeline results --build $(BUILD) --profile $(PROFILE) --scheme $* --n-jobs $(N_JOBS)
+	$(BIN)/mer pipeline results --build $(BUILD) --profile $(PROFILE) --scheme $* --n-jobs $(N_JOBS) $(SCHED_ARG)
 	@touch $@
 
 $(BUILD)/results/4q-real/results.json: | $(STAMP)
 	$(BIN)/mer pipeline results --build $(BUILD) --profile $(PROFILE) --scheme 4q \
-		--name 4q-real --data "$(DATA_4Q)" --n-jobs $(N_JOBS)
+		--name 4q-real --data "$(DATA_4Q)" --n-jobs $(N_JOBS) $(SCHED_ARG)
 	@touch $@
 
 # Notebook parameters: rewritten only when their content changes.

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from mer_core.audio import find_audio
+from mer_core.cluster import add_scheduler_argument
 from mer_core.extract import GROUPS, FeatureConfig, extract_features
 from mer_core.io import atomic_path, atomic_write_json
 
@@ -30,6 +31,7 @@ def register(sub) -> None:
     p.add_argument("--n-jobs", type=int, default=1, help="parallel workers (default 1)")
     p.add_argument("--strict", action="store_true", help="stop at the first bad file")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_scheduler_argument(p)
     p.set_defaults(func=_features)
 
 
@@ -49,6 +51,7 @@ def _features(args) -> int:
         n_jobs=args.n_jobs,
         strict=args.strict,
         progress=not args.quiet,
+        scheduler=args.scheduler,
     )
     out = Path(args.out)
     arrays = {"paths": np.array(fs.paths), "n_valid": fs.n_valid}

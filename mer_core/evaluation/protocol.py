@@ -151,6 +151,7 @@ def run_cv(
     data_key: str = "",
     labels=None,
     progress: bool = True,
+    scheduler: str | None = None,
 ) -> CVResult:
     """Cross-validate every model in ``models`` on the same folds.
 
@@ -169,73 +170,113 @@ def run_cv(
     data_key : str
         Fingerprint of the data (see :meth:`mer_core.extract.FeatureSet.fingerprint`);
         part of each fold's cache key.
+    scheduler : str, optional
+        Address of a Dask scheduler: every (model, fold) fit is one task on
+        its workers (default ``$MER_SCHEDULER``; unset: here, one after the
+        other). See :mod:`mer_core.cluster`.
 
     Returns
     -------
     CVResult
     """
-    from sklearn.base import clone
     from tqdm.auto import tqdm
+
+    from mer_core.cluster import map_tasks, resolve_scheduler
 
     y = np.asarray(y)
     labels = list(labels) if labels is not None else sorted(np.unique(y).tolist())
     folds = make_folds(y, groups=groups, n_splits=n_splits, seed=seed)
     run_dir = Path(run_dir) if run_dir is not None else None
-    records = []
+    done, tasks = {}, []
     total = len(models) * len(folds)
     bar = tqdm(total=total, desc="cross-validation", unit="fit", disable=not progress)
     for k, (train, test) in enumerate(folds):
         for name, model in models.items():
             key = _fold_key(name, model, k, train, test, data_key)
-            path = run_dir / "folds" / name / f"fold{k}.json" if run_dir is not None else None
+            path = _fold_path(run_dir, name, k)
             record = _read_fold(path, key) if path is not None else None
             if record is not None:
                 record["resumed"] = True
+                done[k, name] = record
+                bar.update(1)
             else:
-                est = clone(model)
-                params = est.get_params(deep=False)
-                if "random_state" in params:
-                    est.set_params(random_state=seed + k)
-                if "progress" in params:
-                    est.set_params(progress=False)
-                bar.set_postfix_str(f"{name} fold {k + 1}/{len(folds)}")
-                X_tr, X_te = X[train], X[test]
-                t0 = time.perf_counter()
-                est.fit(X_tr, y[train])
-                fit_seconds = time.perf_counter() - t0
-                t0 = time.perf_counter()
-                pred = est.predict(X_te)
-                predict_seconds = time.perf_counter() - t0
-                scores = est.decision_function(X_te) if hasattr(est, "decision_function") else None
-                metrics = classification_metrics(y[test], pred, labels=labels)
-                record = {
-                    "key": key,
-                    "model": name,
-                    "estimator": type(est).__name__,
-                    "fold": k,
-                    "seed": seed + k,
-                    **{m: metrics[m] for m in METRICS},
-                    "per_class": metrics["per_class"],
-                    "confusion": metrics["confusion"],
-                    "fit_seconds": fit_seconds,
-                    "network_seconds": float(getattr(est, "network_seconds_", 0.0) or 0.0),
-                    "network_cached": bool(getattr(est, "network_cached_", False)),
-                    "predict_seconds": predict_seconds,
-                    "n_train": int(len(train)),
-                    "n_test": int(len(test)),
-                    "test_index": test.tolist(),
-                    "y_pred": [_plain(v) for v in pred],
-                    "decision": None if scores is None else np.round(scores, 6).tolist(),
-                    "resumed": False,
-                }
-                if path is not None:
-                    atomic_write_json(path, record)
-            records.append(record)
-            bar.update(1)
+                tasks.append((name, model, k, train, test, key))
+    address = resolve_scheduler(scheduler)
+    if address is not None:
+        # on a cluster, every fold of one model before the next model, so the
+        # CNN-SVM variants find their fold's network already in the network cache
+        order = list(models)
+        tasks.sort(key=lambda t: (order.index(t[0]), t[2]))
+    writable = [run_dir] if run_dir is not None else []
+    fits = map_tasks(
+        _fit_fold,
+        tasks,
+        common=(X, y, seed, labels),
+        scheduler=address or "local",
+        ordered=False,
+        chunk_size=1,
+        writable=writable,
+    )
+    # fold records are written here only, once each, as the fits come back
+    for record in fits:
+        name, k = record["model"], record["fold"]
+        path = _fold_path(run_dir, name, k)
+        if path is not None:
+            atomic_write_json(path, record)
+        done[k, name] = record
+        bar.set_postfix_str(f"{name} fold {k + 1}/{len(folds)}")
+        bar.update(1)
     bar.close()
+    records = [done[k, name] for k in range(len(folds)) for name in models]
     for r in records:
         r["training_seconds"] = training_seconds(r)
     return CVResult(folds=records, labels=labels, y=y, n_splits=n_splits)
+
+
+def _fold_path(run_dir, name: str, k: int):
+    return run_dir / "folds" / name / f"fold{k}.json" if run_dir is not None else None
+
+
+def _fit_fold(task: tuple, X, y, seed: int, labels: list) -> dict:
+    """Fit and score one (model, fold): the fold's record (a task, here or on a worker)."""
+    from sklearn.base import clone
+
+    name, model, k, train, test, key = task
+    est = clone(model)
+    params = est.get_params(deep=False)
+    if "random_state" in params:
+        est.set_params(random_state=seed + k)
+    if "progress" in params:
+        est.set_params(progress=False)
+    X_tr, X_te = X[train], X[test]
+    t0 = time.perf_counter()
+    est.fit(X_tr, y[train])
+    fit_seconds = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    pred = est.predict(X_te)
+    predict_seconds = time.perf_counter() - t0
+    scores = est.decision_function(X_te) if hasattr(est, "decision_function") else None
+    metrics = classification_metrics(y[test], pred, labels=labels)
+    return {
+        "key": key,
+        "model": name,
+        "estimator": type(est).__name__,
+        "fold": k,
+        "seed": seed + k,
+        **{m: metrics[m] for m in METRICS},
+        "per_class": metrics["per_class"],
+        "confusion": metrics["confusion"],
+        "fit_seconds": fit_seconds,
+        "network_seconds": float(getattr(est, "network_seconds_", 0.0) or 0.0),
+        "network_cached": bool(getattr(est, "network_cached_", False)),
+        "predict_seconds": predict_seconds,
+        "n_train": int(len(train)),
+        "n_test": int(len(test)),
+        "test_index": test.tolist(),
+        "y_pred": [_plain(v) for v in pred],
+        "decision": None if scores is None else np.round(scores, 6).tolist(),
+        "resumed": False,
+    }
 
 
 def training_seconds(record: dict) -> float:

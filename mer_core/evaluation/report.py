@@ -149,7 +149,7 @@ def _write_csv(df: pd.DataFrame, path: Path, **kw) -> None:
 
 
 #: Fields of a run record that differ between a run and its resumed re-run.
-VOLATILE = ("wall_seconds", "resumed_folds")
+VOLATILE = ("wall_seconds", "resumed_folds", "execution")
 
 
 def write_results(cv: CVResult, out_dir, *, record: dict, reference: str = "cnn_svm") -> dict:
