@@ -341,11 +341,9 @@ def _map_local(func, items, common, n_jobs, ordered):
 
 
 def _map_dask(func, items, common, address, ordered, chunk_size, readable, writable):
+    client = get_client(address)
     if not items:
         return
-    from distributed import wait
-
-    client = get_client(address)
     workers = check_workers(client, readable=readable, writable=writable, address=address)
     if chunk_size is None:
         threads = sum(int(w["nthreads"]) for w in workers.values()) or 1
@@ -364,16 +362,20 @@ def _map_dask(func, items, common, address, ordered, chunk_size, readable, writa
     done_results: dict[int, list] = {}
     next_out = 0
     pending = set(futures)
-    idle_since = None
+    idle_since, last_look = None, time.monotonic()
     try:
         while pending:
             try:
-                done, pending = wait(pending, timeout=2.0, return_when="FIRST_COMPLETED")
-            except TimeoutError:
-                done = set()
+                done = [f for f in pending if f.done()]
             except OSError as exc:
-                raise MerError(f"lost the connection to the Dask scheduler at {address} ({exc})")
+                raise MerError(
+                    f"lost the connection to the Dask scheduler at {address} ({exc})"
+                ) from None
             if not done:
+                time.sleep(0.02)
+                if time.monotonic() - last_look < 2.0:
+                    continue
+                last_look = time.monotonic()
                 if _workers(client):
                     idle_since = None
                 elif idle_since is None:
@@ -384,6 +386,7 @@ def _map_dask(func, items, common, address, ordered, chunk_size, readable, writa
                         f"{WORKER_TIMEOUT:g} s; {len(pending)} of {len(futures)} tasks unfinished"
                     )
                 continue
+            pending.difference_update(done)
             for f in sorted(done, key=lambda f: order[f.key]):
                 result = f.result()  # re-raises a task's own exception
                 if ordered:

@@ -22,6 +22,7 @@ finished folds; a changed model or data set recomputes.
 from __future__ import annotations
 
 import json
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -208,10 +209,14 @@ def run_cv(
         order = list(models)
         tasks.sort(key=lambda t: (order.index(t[0]), t[2]))
     writable = [run_dir] if run_dir is not None else []
+    # networks train with this process's torch thread count wherever they run: the
+    # count changes the floating-point sums, and the results must not depend on it
+    torch = sys.modules.get("torch")
+    threads = torch.get_num_threads() if torch is not None else None
     fits = map_tasks(
         _fit_fold,
         tasks,
-        common=(X, y, seed, labels),
+        common=(X, y, seed, labels, threads),
         scheduler=address or "local",
         ordered=False,
         chunk_size=1,
@@ -237,8 +242,18 @@ def _fold_path(run_dir, name: str, k: int):
     return run_dir / "folds" / name / f"fold{k}.json" if run_dir is not None else None
 
 
-def _fit_fold(task: tuple, X, y, seed: int, labels: list) -> dict:
+def _fit_fold(task: tuple, X, y, seed: int, labels: list, threads: int | None = None) -> dict:
     """Fit and score one (model, fold): the fold's record (a task, here or on a worker)."""
+    if threads is not None:
+        import torch
+
+        if torch.get_num_threads() != threads:
+            previous = torch.get_num_threads()
+            torch.set_num_threads(threads)
+            try:
+                return _fit_fold(task, X, y, seed, labels)
+            finally:
+                torch.set_num_threads(previous)
     from sklearn.base import clone
 
     name, model, k, train, test, key = task
