@@ -54,7 +54,8 @@ RESULTS := $(foreach s,$(SCHEMES),$(BUILD)/results/$(s)/results.json)
 ifneq ($(strip $(DATA_4Q)),)
 RESULTS += $(BUILD)/results/4q-real/results.json
 endif
-BENCH := benchmarks/results/bench_features.json benchmarks/results/bench_training.json
+BENCH := benchmarks/results/bench_features.json benchmarks/results/bench_training.json \
+	benchmarks/results/bench_cluster.json
 # WITH_BENCH=0 builds the book without running the benchmarks (the performance
 # chapter then says how to run them).
 WITH_BENCH ?= 1
@@ -152,18 +153,23 @@ $(BOOK)/_build/html/index.html: $(EXECUTED) $(STAGED) $(BOOK)/_mathjax/mathjax/t
 
 BENCH_FEATURES_ARGS ?= --limit 120
 BENCH_TRAINING_ARGS ?=
+BENCH_CLUSTER_ARGS ?=
 
 # `make bench` always measures anew; `make reproduce` measures only what is missing
 # (the recorded runs in benchmarks/results/ carry their machine, load and versions).
 bench: | $(STAMP)
 	$(BIN)/python benchmarks/bench_features.py $(BENCH_FEATURES_ARGS)
 	$(BIN)/python benchmarks/bench_training.py $(BENCH_TRAINING_ARGS)
+	$(BIN)/python benchmarks/bench_cluster.py $(BENCH_CLUSTER_ARGS)
 
 benchmarks/results/bench_features.json: | $(STAMP)
 	$(BIN)/python benchmarks/bench_features.py $(BENCH_FEATURES_ARGS) --out $@
 
 benchmarks/results/bench_training.json: | $(STAMP)
 	$(BIN)/python benchmarks/bench_training.py $(BENCH_TRAINING_ARGS) --out $@
+
+benchmarks/results/bench_cluster.json: | $(STAMP)
+	$(BIN)/python benchmarks/bench_cluster.py $(BENCH_CLUSTER_ARGS) --out $@
 
 clean:
 	rm -rf .pytest_cache .ruff_cache build/*/book/_build

@@ -340,7 +340,13 @@ def _map_local(func, items, common, n_jobs, ordered):
     )
 
 
+#: Times the shared arguments may be lost with a worker and sent again.
+MAX_RESENDS = 5
+
+
 def _map_dask(func, items, common, address, ordered, chunk_size, readable, writable):
+    from distributed.client import FutureCancelledError
+
     client = get_client(address)
     if not items:
         return
@@ -350,27 +356,27 @@ def _map_dask(func, items, common, address, ordered, chunk_size, readable, writa
         chunk_size = max(1, min(32, len(items) // (4 * threads)))
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
         raise ParameterError(f"chunk_size must be a positive integer, got {chunk_size!r}")
-    # shared arguments go to every worker once; replicated, so that losing a
-    # worker loses no copy the others need
-    shared = client.scatter(list(common), broadcast=True, hash=False) if common else []
     chunks = _chunk(items, chunk_size)
-    futures = [
-        client.submit(_run_chunk, func, chunk, tuple(shared), pure=False, priority=-i)
-        for i, chunk in enumerate(chunks)
-    ]
-    order = {f.key: i for i, f in enumerate(futures)}
+    state = {"shared": [], "resends": 0}
+
+    def submit(indices) -> dict:
+        """Send the shared arguments (to every worker once) and the chunks ``indices``."""
+        if common:
+            state["shared"] = client.scatter(list(common), broadcast=True, hash=False)
+        return {
+            client.submit(
+                _run_chunk, func, chunks[i], tuple(state["shared"]), pure=False, priority=-i
+            ): i
+            for i in indices
+        }
+
+    pending = submit(range(len(chunks)))  # future -> chunk index
     done_results: dict[int, list] = {}
     next_out = 0
-    pending = set(futures)
     idle_since, last_look = None, time.monotonic()
     try:
         while pending:
-            try:
-                done = [f for f in pending if f.done()]
-            except OSError as exc:
-                raise MerError(
-                    f"lost the connection to the Dask scheduler at {address} ({exc})"
-                ) from None
+            done = [f for f in pending if f.done()]
             if not done:
                 time.sleep(0.02)
                 if time.monotonic() - last_look < 2.0:
@@ -383,21 +389,42 @@ def _map_dask(func, items, common, address, ordered, chunk_size, readable, writa
                 elif time.monotonic() - idle_since > WORKER_TIMEOUT:
                     raise MerError(
                         f"the Dask cluster at {address} has had no worker for "
-                        f"{WORKER_TIMEOUT:g} s; {len(pending)} of {len(futures)} tasks unfinished"
+                        f"{WORKER_TIMEOUT:g} s; {len(pending)} of {len(chunks)} tasks unfinished"
                     )
                 continue
-            pending.difference_update(done)
-            for f in sorted(done, key=lambda f: order[f.key]):
-                result = f.result()  # re-raises a task's own exception
+            lost = []
+            for f in sorted(done, key=pending.get):
+                i = pending.pop(f)
+                try:
+                    result = f.result()  # re-raises a task's own exception
+                except FutureCancelledError:
+                    # a worker died holding the only copy of a shared argument (or of
+                    # this result): the task is sent again with the arguments
+                    lost.append(i)
+                    continue
                 if ordered:
-                    done_results[order[f.key]] = result
+                    done_results[i] = result
                 else:
                     yield from result
+            if lost:
+                state["resends"] += 1
+                if state["resends"] > MAX_RESENDS:
+                    raise MerError(
+                        f"the Dask cluster at {address} lost workers (and their data) "
+                        f"{MAX_RESENDS} times; giving up"
+                    )
+                # what is still queued depends on the lost arguments too: send it again
+                stale = list(pending)
+                lost += [pending.pop(f) for f in stale]
+                client.cancel(stale + list(state["shared"]))
+                pending = submit(sorted(lost))
             while ordered and next_out in done_results:
                 yield from done_results.pop(next_out)
                 next_out += 1
+    except OSError as exc:
+        raise MerError(f"lost the connection to the Dask scheduler at {address} ({exc})") from None
     finally:
         if pending:
             client.cancel(list(pending))
-        if shared:
-            client.cancel(list(shared))
+        if state["shared"]:
+            client.cancel(list(state["shared"]))
