@@ -318,3 +318,33 @@ def test_a_worker_killed_mid_run_changes_nothing(corpus, tmp_path_factory, tmp_p
         assert outcome["record"]["execution"]["workers"] == 2  # as it was at the start
     finally:
         c.close()
+
+
+def _slow_sum(item: int, weights: np.ndarray) -> float:
+    time.sleep(0.5)
+    return float(item * weights.sum())
+
+
+def test_tasks_are_sent_again_when_their_shared_data_dies_with_a_worker(tmp_path):
+    import cloudpickle
+
+    from mer_core.cluster import map_tasks
+
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])  # _slow_sum, by value
+    # the shared argument goes to the only worker, w0; w1 joins later; w0 dies
+    c = Cluster(tmp_path, n_workers=1, nanny=False)
+    try:
+        weights = np.arange(4.0)
+        results = []
+        it = map_tasks(_slow_sum, range(8), common=(weights,), scheduler=c.address, chunk_size=1)
+        results.append(next(it))
+        c.workers.append(c.add_worker("w1"))
+        get_client(c.address).wait_for_workers(2, timeout=120)
+        c.workers[0].send_signal(signal.SIGKILL)
+        c.workers[0].wait()
+        results += list(it)
+        assert results == [6.0 * i for i in range(8)]
+        assert "lose scattered data" in (tmp_path / "scheduler.log").read_text()
+    finally:
+        cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
+        c.close()
