@@ -108,7 +108,7 @@ def cluster_table(record: dict) -> pd.DataFrame:
     --------
     >>> run = {"label": "1 worker", "workers": 1, "wall_s": 100.0, "extract_s": 20.0,
     ...        "cv_s": 70.0, "load_before": 1.0, "load_after": 1.2}
-    >>> cluster_table({"runs": [run]}).loc["1 worker", "wall (s)"]
+    >>> float(cluster_table({"runs": [run]}).loc["1 worker", "wall (s)"])
     100.0
     """
     base = next((r for r in record["runs"] if r["workers"] == 1), record["runs"][0])

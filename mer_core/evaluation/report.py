@@ -185,7 +185,7 @@ def write_results(cv: CVResult, out_dir, *, record: dict, reference: str = "cnn_
         old = None
     new = json.loads(json.dumps(full, default=str))
     if old is not None and _stable(old) == _stable(new):
-        return {**old, **{k: full[k] for k in VOLATILE}}
+        return {**old, **{k: full[k] for k in VOLATILE if k in full}}
     atomic_write_json(path, full)
     return full
 
