@@ -12,6 +12,8 @@
 #   DATA_4Q=DIR                also evaluate on a real 4Q folder (e.g. ../shared/data/4q-dev)
 #   PARAMS=FILE.yml            extra notebook parameters (YAML), passed to every notebook
 #   N_JOBS=2                   parallel workers for data generation and features
+#   SCHEDULER=tcp://HOST:8786  run data generation, features and every fit on that Dask
+#                              cluster (README: "Running on a cluster"); default: here
 #   BUILD=build/$(PROFILE)     where data, results, executed notebooks and the book go
 #
 # Targets are real files: a second `make reproduce` with nothing changed only checks
@@ -38,6 +40,8 @@ BUILD ?= build/$(PROFILE)
 N_JOBS ?= 2
 DATA_4Q ?=
 PARAMS ?=
+SCHEDULER ?=
+SCHED_ARG := $(if $(strip $(SCHEDULER)),--scheduler $(strip $(SCHEDULER)))
 SCHEMES := ema emotion 4q
 
 NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
@@ -50,7 +54,8 @@ RESULTS := $(foreach s,$(SCHEMES),$(BUILD)/results/$(s)/results.json)
 ifneq ($(strip $(DATA_4Q)),)
 RESULTS += $(BUILD)/results/4q-real/results.json
 endif
-BENCH := benchmarks/results/bench_features.json benchmarks/results/bench_training.json
+BENCH := benchmarks/results/bench_features.json benchmarks/results/bench_training.json \
+	benchmarks/results/bench_cluster.json
 # WITH_BENCH=0 builds the book without running the benchmarks (the performance
 # chapter then says how to run them).
 WITH_BENCH ?= 1
@@ -87,16 +92,16 @@ results: $(RESULTS)
 
 # The generated corpora and the cross-validation runs (resumable, idempotent).
 $(BUILD)/data/%/manifest.csv: | $(STAMP)
-	$(BIN)/mer pipeline data --build $(BUILD) --profile $(PROFILE) --scheme $* --n-jobs $(N_JOBS)
+	$(BIN)/mer pipeline data --build $(BUILD) --profile $(PROFILE) --scheme $* --n-jobs $(N_JOBS) $(SCHED_ARG)
 
 # (A resumed run leaves an unchanged results.json alone; `touch` marks it current.)
 $(BUILD)/results/%/results.json: $(BUILD)/data/%/manifest.csv
-	$(BIN)/mer pipeline results --build $(BUILD) --profile $(PROFILE) --scheme $* --n-jobs $(N_JOBS)
+	$(BIN)/mer pipeline results --build $(BUILD) --profile $(PROFILE) --scheme $* --n-jobs $(N_JOBS) $(SCHED_ARG)
 	@touch $@
 
 $(BUILD)/results/4q-real/results.json: | $(STAMP)
 	$(BIN)/mer pipeline results --build $(BUILD) --profile $(PROFILE) --scheme 4q \
-		--name 4q-real --data "$(DATA_4Q)" --n-jobs $(N_JOBS)
+		--name 4q-real --data "$(DATA_4Q)" --n-jobs $(N_JOBS) $(SCHED_ARG)
 	@touch $@
 
 # Notebook parameters: written as make reads this file, and only when their content
@@ -164,18 +169,23 @@ $(BOOK)/_build/html/index.html: $(EXECUTED) $(STAGED) $(BOOK)/_mathjax/mathjax/t
 
 BENCH_FEATURES_ARGS ?= --limit 120
 BENCH_TRAINING_ARGS ?=
+BENCH_CLUSTER_ARGS ?=
 
 # `make bench` always measures anew; `make reproduce` measures only what is missing
 # (the recorded runs in benchmarks/results/ carry their machine, load and versions).
 bench: | $(STAMP)
 	$(BIN)/python benchmarks/bench_features.py $(BENCH_FEATURES_ARGS)
 	$(BIN)/python benchmarks/bench_training.py $(BENCH_TRAINING_ARGS)
+	$(BIN)/python benchmarks/bench_cluster.py $(BENCH_CLUSTER_ARGS)
 
 benchmarks/results/bench_features.json: | $(STAMP)
 	$(BIN)/python benchmarks/bench_features.py $(BENCH_FEATURES_ARGS) --out $@
 
 benchmarks/results/bench_training.json: | $(STAMP)
 	$(BIN)/python benchmarks/bench_training.py $(BENCH_TRAINING_ARGS) --out $@
+
+benchmarks/results/bench_cluster.json: | $(STAMP)
+	$(BIN)/python benchmarks/bench_cluster.py $(BENCH_CLUSTER_ARGS) --out $@
 
 clean:
 	rm -rf .pytest_cache .ruff_cache build/*/book/_build

@@ -253,6 +253,7 @@ def evaluate_manifest(
     use_text: bool = False,
     progress: bool = True,
     dataset_name: str | None = None,
+    scheduler: str | None = None,
 ) -> dict:
     """Extract features, cross-validate the named models, write the results.
 
@@ -267,11 +268,17 @@ def evaluate_manifest(
     ``out_dir/folds`` so a stopped run resumes, and trained networks in
     ``out_dir/networks``.
 
+    With ``scheduler`` (default ``$MER_SCHEDULER``) the extraction and every
+    (model, fold) fit run on that Dask cluster (:mod:`mer_core.cluster`); the
+    metrics are those of the local run, and ``results.json`` records where it
+    ran (``execution``).
+
     Returns
     -------
     dict
         The JSON record written to ``out_dir/results.json``.
     """
+    from mer_core.cluster import describe_engine, resolve_scheduler
     from mer_core.evaluation.protocol import run_cv
     from mer_core.evaluation.report import write_results
     from mer_core.extract import FeatureConfig, extract_features
@@ -290,6 +297,7 @@ def evaluate_manifest(
     base = feature_config or FeatureConfig(duration=sch.duration)
     out_dir = Path(out_dir)
     t_start = time.perf_counter()
+    execution = describe_engine(scheduler, n_jobs=n_jobs)
 
     # one feature extraction per distinct feature configuration
     by_features: dict[tuple, list[str]] = {}
@@ -300,7 +308,12 @@ def evaluate_manifest(
     for overrides in by_features:
         cfg = dataclasses.replace(base, **dict(overrides))
         fs = extract_features(
-            paths, config=cfg, cache_dir=cache_dir, n_jobs=n_jobs, progress=progress
+            paths,
+            config=cfg,
+            cache_dir=cache_dir,
+            n_jobs=n_jobs,
+            progress=progress,
+            scheduler=scheduler,
         )
         feature_sets[overrides] = fs
         failures += [f for f in fs.failures if f not in failures]
@@ -345,9 +358,10 @@ def evaluate_manifest(
                 length=32,
             ),
             "labels": list(sch.labels),
+            "scheduler": scheduler,
         }
         runs = [(r, seed + 1000 * r, _repeat_dir(out_dir, r)) for r in range(n_repeats)]
-        if n_jobs > 1 and n_repeats > 1:
+        if n_jobs > 1 and n_repeats > 1 and resolve_scheduler(scheduler) is None:
             from joblib import Parallel, delayed
 
             cvs = Parallel(n_jobs=min(n_jobs, n_repeats))(
@@ -383,6 +397,7 @@ def evaluate_manifest(
         "n_manifest": int(len(manifest)),
         "failures": failures,
         "use_text": use_text,
+        "execution": execution,
         "wall_seconds": time.perf_counter() - t_start,
     }
     return write_results(cv_all, out_dir, record=record)

@@ -34,6 +34,7 @@ def _common(p, *, data_required: bool = True) -> None:
 
 
 def register(sub) -> None:
+    from mer_core.cluster import add_scheduler_argument
     from mer_core.experiments import ABLATIONS, MODELS, PAPER_MODELS
 
     p = sub.add_parser(
@@ -59,6 +60,7 @@ def register(sub) -> None:
     )
     p.add_argument("--text", action="store_true", help="fuse the manifest's text into CNN-SVM")
     p.add_argument("--out", required=True, help="results folder")
+    add_scheduler_argument(p)
     p.set_defaults(func=_evaluate)
 
     p = sub.add_parser(
@@ -151,6 +153,7 @@ def _evaluate(args) -> int:
         use_text=args.text,
         progress=not args.quiet,
         dataset_name=Path(args.data).name,
+        scheduler=args.scheduler,
     )
     summary = pd.DataFrame(rec["summary"]).set_index("model")
     cols = ["accuracy", "precision", "recall", "f1", "training_seconds"]

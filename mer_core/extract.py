@@ -11,7 +11,8 @@ One call turns a list of audio files into every feature the paper uses:
   (pre-emphasis would otherwise weaken the bass notes chord roots rest on).
 
 Each clip is decoded once, and one STFT is shared by all features. Work runs
-in parallel over clips (joblib, ``n_jobs``) with a tqdm progress bar.
+in parallel over clips (joblib, ``n_jobs``, or a Dask cluster, ``scheduler``;
+see :mod:`mer_core.cluster`) with a tqdm progress bar.
 
 **Cache.** Every (clip, feature group) result is stored as
 ``<cache_dir>/<group>/<key[:2]>/<key>.npz``, where ``key`` hashes the file's
@@ -413,6 +414,7 @@ def extract_features(
     n_jobs: int = 1,
     strict: bool = False,
     progress: bool = True,
+    scheduler: str | None = None,
 ) -> FeatureSet:
     """Extract (or read from cache) every feature group for a list of audio files.
 
@@ -431,24 +433,33 @@ def extract_features(
     strict : bool
         Raise :class:`~mer_core.errors.MerError` at the first bad file instead
         of collecting failures.
+    scheduler : str, optional
+        Address of a Dask scheduler to run on (default ``$MER_SCHEDULER``;
+        unset: local, ``n_jobs``); see :mod:`mer_core.cluster`. The workers
+        read the files and write the cache at the same paths.
 
     Returns
     -------
     FeatureSet
     """
-    from joblib import Parallel, delayed
     from tqdm.auto import tqdm
+
+    from mer_core.cluster import map_tasks, sample_paths
 
     groups = _check_groups(groups)
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0:
         raise ParameterError(f"n_jobs must be a non-zero integer, got {n_jobs!r}")
     paths = [str(p) for p in paths]
     cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    jobs = (delayed(_process_file)(p, config, groups, cache_dir, use_cache) for p in paths)
-    if n_jobs == 1:
-        results = (_process_file(p, config, groups, cache_dir, use_cache) for p in paths)
-    else:
-        results = Parallel(n_jobs=n_jobs, return_as="generator")(jobs)
+    results = map_tasks(
+        _process_file,
+        paths,
+        common=(config, groups, cache_dir, use_cache),
+        n_jobs=n_jobs,
+        scheduler=scheduler,
+        readable=sample_paths(paths),
+        writable=[cache_dir] if use_cache else [],
+    )
     ok, failures = [], []
     bar = tqdm(results, total=len(paths), desc="features", unit="clip", disable=not progress)
     for i, (res, err) in enumerate(bar):

@@ -9,6 +9,7 @@ import numpy as np
 
 from mer_core.audio import find_audio, no_audio_message
 from mer_core.cli import duration_arg
+from mer_core.cluster import add_scheduler_argument
 from mer_core.errors import MerError
 from mer_core.extract import GROUPS, FeatureConfig, default_cache_dir, extract_features
 from mer_core.io import atomic_path, atomic_write_json, check_output
@@ -35,6 +36,7 @@ def register(sub) -> None:
     p.add_argument("--n-jobs", type=int, default=1, help="parallel workers (default 1)")
     p.add_argument("--strict", action="store_true", help="stop at the first bad file")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_scheduler_argument(p)
     p.set_defaults(func=_features)
 
 
@@ -62,6 +64,7 @@ def _features(args) -> int:
         n_jobs=args.n_jobs,
         strict=args.strict,
         progress=not args.quiet,
+        scheduler=args.scheduler,
     )
     for f in fs.failures:
         print(f"mer: failed: {f['error']}", file=sys.stderr)

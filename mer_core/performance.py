@@ -13,6 +13,8 @@ from pathlib import Path
 import pandas as pd
 
 __all__ = [
+    "cluster_projection_table",
+    "cluster_table",
     "features_table",
     "load_benchmark",
     "plot_training_scaling",
@@ -97,3 +99,45 @@ def plot_training_scaling(record: dict):
         ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def cluster_table(record: dict) -> pd.DataFrame:
+    """The results step locally and on 1 and 2 single-threaded Dask workers.
+
+    Examples
+    --------
+    >>> run = {"label": "1 worker", "workers": 1, "wall_s": 100.0, "extract_s": 20.0,
+    ...        "cv_s": 70.0, "load_before": 1.0, "load_after": 1.2}
+    >>> float(cluster_table({"runs": [run]}).loc["1 worker", "wall (s)"])
+    100.0
+    """
+    base = next((r for r in record["runs"] if r["workers"] == 1), record["runs"][0])
+    rows = [
+        {
+            "run": r["label"],
+            "wall (s)": round(r["wall_s"], 1),
+            "features (s)": round(r["extract_s"], 1),
+            "cross-validation (s)": round(r["cv_s"], 1),
+            "speed-up vs 1 worker": round(base["wall_s"] / r["wall_s"], 2),
+            "load before / after": f"{r['load_before']:.1f} / {r['load_after']:.1f}",
+        }
+        for r in record["runs"]
+    ]
+    return pd.DataFrame(rows).set_index("run")
+
+
+def cluster_projection_table(record: dict) -> pd.DataFrame:
+    """Projected wall time (minutes) of the results step on N workers: the measured
+    profile, and each scheme of the paper profile scaled from the measured tasks."""
+    table = {
+        f"{record['profile']} {record['scheme']} (min)": {
+            r["workers"]: round(r["projected_s"] / 60, 1) for r in record["projection"]
+        }
+    }
+    for p in record["paper_projection"]:
+        table[f"paper {p['scheme']} (min)"] = {
+            r["workers"]: round(r["projected_s"] / 60, 1) for r in p["rows"]
+        }
+    df = pd.DataFrame(table)
+    df.index.name = "workers"
+    return df

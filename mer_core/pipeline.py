@@ -99,8 +99,12 @@ def ensure_dataset(
     seed: int = 0,
     n_jobs: int = 1,
     progress: bool = True,
+    scheduler: str | None = None,
 ):
-    """Generate (or complete) the profile's corpus for ``scheme``; return its manifest."""
+    """Generate (or complete) the profile's corpus for ``scheme``; return its manifest.
+
+    ``scheduler``: a Dask scheduler's address to render on (default
+    ``$MER_SCHEDULER``; see :mod:`mer_core.cluster`)."""
     from mer_core.datasets import load_dataset
     from mer_core.synth import generate_corpus
 
@@ -113,6 +117,7 @@ def ensure_dataset(
         seed=seed,
         n_jobs=n_jobs,
         progress=progress,
+        scheduler=scheduler,
     )
     return load_dataset(out, scheme=scheme)
 
@@ -142,6 +147,7 @@ def ensure_results(
     seed: int = 0,
     n_jobs: int = 1,
     progress: bool = True,
+    scheduler: str | None = None,
 ) -> dict:
     """Cross-validate the paper's models (and ablations) on one dataset, resuming.
 
@@ -160,6 +166,9 @@ def ensure_results(
     n_repeats : int, optional
         Repetitions of the cross-validation with other splits; default 1, and
         :data:`REAL_DATA_REPEATS` for real data outside the tiny profile.
+    scheduler : str, optional
+        A Dask scheduler's address: corpus, features and fits run on its
+        workers (default ``$MER_SCHEDULER``; see :mod:`mer_core.cluster`).
 
     Returns
     -------
@@ -175,7 +184,13 @@ def ensure_results(
     sch = get_scheme(scheme)
     if data is None:
         manifest = ensure_dataset(
-            build_dir, scheme, profile=profile, seed=seed, n_jobs=n_jobs, progress=progress
+            build_dir,
+            scheme,
+            profile=profile,
+            seed=seed,
+            n_jobs=n_jobs,
+            progress=progress,
+            scheduler=scheduler,
         )
         window = prof.window or sch.duration
         dataset_name = f"generated {scheme} ({prof.corpus_profile})"
@@ -210,4 +225,5 @@ def ensure_results(
         n_jobs=n_jobs,
         progress=progress,
         dataset_name=dataset_name,
+        scheduler=scheduler,
     )

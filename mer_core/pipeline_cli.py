@@ -4,6 +4,7 @@ from __future__ import annotations
 
 
 def register(sub) -> None:
+    from mer_core.cluster import add_scheduler_argument
     from mer_core.pipeline import PROFILES
 
     p = sub.add_parser(
@@ -23,6 +24,7 @@ def register(sub) -> None:
         s.add_argument("--seed", type=int, default=0)
         s.add_argument("--n-jobs", type=int, default=1)
         s.add_argument("--quiet", action="store_true")
+        add_scheduler_argument(s)
         if step == "results":
             s.add_argument("--name", default=None, help="run name (default: the scheme)")
             s.add_argument("--data", default=None, help="a real dataset instead of the corpus")
@@ -42,6 +44,7 @@ def _run(args) -> int:
             seed=args.seed,
             n_jobs=args.n_jobs,
             progress=not args.quiet,
+            scheduler=args.scheduler,
         )
         print(f"{args.scheme}: {len(m)} clips in {args.build}/data/{args.scheme}")
         return 0
@@ -54,6 +57,7 @@ def _run(args) -> int:
         seed=args.seed,
         n_jobs=args.n_jobs,
         progress=not args.quiet,
+        scheduler=args.scheduler,
     )
     best = max(rec["summary"], key=lambda r: r["f1"])
     print(

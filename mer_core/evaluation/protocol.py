@@ -26,6 +26,7 @@ run into an existing folder always equals a fresh run.
 from __future__ import annotations
 
 import json
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -283,6 +284,7 @@ def run_cv(
     data_key: str = "",
     labels=None,
     progress: bool = True,
+    scheduler: str | None = None,
 ) -> CVResult:
     """Cross-validate every model in ``models`` on the same folds.
 
@@ -307,12 +309,18 @@ def run_cv(
         feature configuration (see :func:`mer_core.experiments.evaluate_manifest`);
         part of each fold's key, beside a digest of ``X``, ``y`` and ``groups``
         themselves.
+    scheduler : str, optional
+        Address of a Dask scheduler: every (model, fold) fit is one task on
+        its workers (default ``$MER_SCHEDULER``; unset: here, one after the
+        other). See :mod:`mer_core.cluster`.
 
     Returns
     -------
     CVResult
     """
     from tqdm.auto import tqdm
+
+    from mer_core.cluster import map_tasks, resolve_scheduler
 
     y = np.asarray(y)
     labels = list(labels) if labels is not None else sorted(np.unique(y).tolist())
@@ -325,12 +333,12 @@ def run_cv(
     folds = make_folds(y, groups=groups, n_splits=n_splits, seed=seed)
     run_dir = Path(run_dir) if run_dir is not None else None
     data = _data_digest(X, y, groups, labels) if run_dir is not None else None
-    records = []
+    done, tasks = {}, []
     total = len(models) * len(folds)
     bar = tqdm(total=total, desc="cross-validation", unit="fit", disable=not progress)
     for k, (train, test) in enumerate(folds):
         for name, model in models.items():
-            path = run_dir / "folds" / name / f"fold{k}.json" if run_dir is not None else None
+            path = _fold_path(run_dir, name, k)
             key = record = None
             if path is not None:
                 key = _fold_key(
@@ -339,18 +347,66 @@ def run_cv(
                 record = _read_fold(path, key)
             if record is not None:
                 record["resumed"] = True
+                done[k, name] = record
+                bar.update(1)
             else:
-                bar.set_postfix_str(f"{name} fold {k + 1}/{len(folds)}")
-                record = _fit_fold(name, model, X, y, train, test, seed + k, labels)
-                record.update(key=key, fold=k)
-                if path is not None:
-                    atomic_write_json(path, record)
-            records.append(record)
-            bar.update(1)
+                tasks.append((name, model, k, train, test, key))
+    address = resolve_scheduler(scheduler)
+    if address is not None:
+        # on a cluster, every fold of one model before the next model, so the
+        # CNN-SVM variants find their fold's network already in the network cache
+        order = list(models)
+        tasks.sort(key=lambda t: (order.index(t[0]), t[2]))
+    writable = [run_dir] if run_dir is not None else []
+    # networks train with this process's torch thread count wherever they run: the
+    # count changes the floating-point sums, and the results must not depend on it
+    torch = sys.modules.get("torch")
+    threads = torch.get_num_threads() if torch is not None else None
+    fits = map_tasks(
+        _fit_task,
+        tasks,
+        common=(X, y, seed, labels, threads),
+        scheduler=address or "local",
+        ordered=False,
+        chunk_size=1,
+        writable=writable,
+    )
+    # fold records are written here only, once each, as the fits come back
+    for record in fits:
+        name, k = record["model"], record["fold"]
+        path = _fold_path(run_dir, name, k)
+        if path is not None:
+            atomic_write_json(path, record)
+        done[k, name] = record
+        bar.set_postfix_str(f"{name} fold {k + 1}/{len(folds)}")
+        bar.update(1)
     bar.close()
+    records = [done[k, name] for k in range(len(folds)) for name in models]
     for r in records:
         r["training_seconds"] = training_seconds(r)
     return CVResult(folds=records, labels=labels, y=y, n_splits=n_splits)
+
+
+def _fold_path(run_dir, name: str, k: int):
+    return run_dir / "folds" / name / f"fold{k}.json" if run_dir is not None else None
+
+
+def _fit_task(task: tuple, X, y, seed: int, labels: list, threads: int | None = None) -> dict:
+    """One (model, fold) fit: the fold's record (a task, here or on a worker)."""
+    if threads is not None:
+        import torch
+
+        if torch.get_num_threads() != threads:
+            previous = torch.get_num_threads()
+            torch.set_num_threads(threads)
+            try:
+                return _fit_task(task, X, y, seed, labels)
+            finally:
+                torch.set_num_threads(previous)
+    name, model, k, train, test, key = task
+    record = _fit_fold(name, model, X, y, train, test, seed + k, labels)
+    record.update(key=key, fold=k)
+    return record
 
 
 def _fit_fold(name, model, X, y, train, test, seed: int, labels) -> dict:

@@ -157,7 +157,7 @@ def _write_csv(df: pd.DataFrame, path: Path, **kw) -> None:
 
 
 #: Fields of a run record that differ between a run and its resumed re-run.
-VOLATILE = ("wall_seconds", "resumed_folds")
+VOLATILE = ("wall_seconds", "resumed_folds", "execution")
 
 
 def write_results(cv: CVResult, out_dir, *, record: dict, reference: str = "cnn_svm") -> dict:
@@ -193,7 +193,7 @@ def write_results(cv: CVResult, out_dir, *, record: dict, reference: str = "cnn_
         old = None
     new = json.loads(json.dumps(full, default=str))
     if old is not None and _stable(old) == _stable(new):
-        return {**old, **{k: full[k] for k in VOLATILE}}
+        return {**old, **{k: full[k] for k in VOLATILE if k in full}}
     atomic_write_json(path, full)
     return full
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from mer_core.cli import duration_arg
+from mer_core.cluster import add_scheduler_argument
 from mer_core.schemes import SCHEMES
 from mer_core.synth.profiles import PROFILES
 from mer_core.synth.render import RENDERERS
@@ -49,6 +50,7 @@ def register(sub) -> None:
         help="auto: the GM soundfont via tinysoundfont when installed, else additive",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_scheduler_argument(p)
     p.set_defaults(func=_synth)
 
 
@@ -67,6 +69,7 @@ def _synth(args) -> int:
         n_jobs=args.n_jobs,
         progress=not args.quiet,
         renderer=args.renderer,
+        scheduler=args.scheduler,
     )
     counts = ", ".join(f"{k} {v}" for k, v in df["label"].value_counts(sort=False).items())
     print(

@@ -41,6 +41,7 @@ from pathlib import Path
 import numpy as np
 
 from mer_core import __version__
+from mer_core.cluster import map_tasks
 from mer_core.errors import ParameterError
 from mer_core.io import (
     atomic_write_bytes,
@@ -244,6 +245,10 @@ def _make(sch_name, label, index, seed, prof, target, renderer, out_dir, prev):
     return {"row": row, "ground_truth": _ground_truth(plan, cues, score), "rendered": rendered}
 
 
+def _make_job(job: tuple):
+    return _make(*job)
+
+
 # ---------------------------------------------------------------- public API
 def synthesize_clip(
     *,
@@ -400,6 +405,7 @@ def generate_corpus(
     n_jobs: int = 1,
     progress: bool = True,
     renderer: str = "auto",
+    scheduler: str | None = None,
 ):
     """Write a synthetic emotion-labelled corpus (WAVs, manifest, ground truth) to ``out_dir``.
 
@@ -427,6 +433,11 @@ def generate_corpus(
         Show a tqdm progress bar on stderr.
     renderer : {"auto", "tinysoundfont", "additive"}
         ``"auto"`` uses the soundfont when ``tinysoundfont`` is importable.
+    scheduler : str, optional
+        Address of a Dask scheduler whose workers render the clips (default
+        ``$MER_SCHEDULER``; unset: local, ``n_jobs``). They write the WAVs
+        into ``out_dir`` at the same path (see :mod:`mer_core.cluster`); this
+        process writes the manifest and journal. Does not change the output.
 
     Returns
     -------
@@ -464,14 +475,9 @@ def generate_corpus(
         for i in range(counts[label])
     ]
     jobs = [(*j, prev.get(f"{j[1]}/{clip_id(sch.name, j[1], j[2])}.wav")) for j in jobs]
-    if n_jobs == 1:
-        results = (_make(*j) for j in jobs)
-    else:
-        from joblib import Parallel, delayed
-
-        results = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
-            delayed(_make)(*j) for j in jobs
-        )
+    results = map_tasks(
+        _make_job, jobs, n_jobs=n_jobs, scheduler=scheduler, ordered=False, writable=[out]
+    )
     records = []
     journal = out / JOURNAL
     with (
