@@ -108,7 +108,7 @@ def cli_costs(data_4q: Path, tmp: Path) -> list[dict]:
 
     mer = str(Path(sys.executable).with_name("mer"))
     env = {"MER_CACHE_DIR": str(tmp / "cli-cache")}
-    train = [mer, "train", "--dataset", "4q", "--data", str(data_4q), "--model", "cnn_svm"]
+    train = [mer, "train", "--scheme", "4q", "--data", str(data_4q), "--model", "cnn_svm"]
     rows = []
     for step in ("cold", "warm"):
         print(f"  mer train cnn_svm, {step} feature cache ...", file=sys.stderr, flush=True)
@@ -219,9 +219,10 @@ def main(argv=None) -> int:
                     dataset_clips=len(fs),
                 )
                 record["rows"].append(res)
+    atomic_write_json(args.out, record)
     if args.data_4q.is_dir() and args.cli:
         record["cli"] = cli_costs(args.data_4q, tmp)
-    atomic_write_json(args.out, record)
+        atomic_write_json(args.out, record)
 
     for r in record.get("cli", []):
         print(f"{r['step']:40s} {r['seconds']:8.1f} s")
