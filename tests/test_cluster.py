@@ -175,7 +175,9 @@ def test_unreachable_scheduler_is_a_clear_error_within_seconds(tmp_path, write_a
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1, err
     assert err[0].startswith("mer: error: cannot reach the Dask scheduler at tcp://127.0.0.1:")
-    assert elapsed < 15
+    # the connection gives up after CONNECT_TIMEOUT; the rest is start-up on a busy
+    # machine: a generous bound that still tells an error from a hang
+    assert elapsed < 60
 
 
 def test_extraction_on_the_cluster_equals_local(cluster, corpus, tmp_path, monkeypatch):
