@@ -214,6 +214,7 @@ def _predict(args) -> int:
 
     from mer_core.extract import FeatureConfig, extract_features
     from mer_core.models import ClipFeatures, load_model
+    from mer_core.schemes import describe_label
 
     run = Path(args.model)
     record_path = run / TRAIN_RECORD
@@ -259,7 +260,8 @@ def _predict(args) -> int:
         for r in results:
             ranked = sorted(r["scores"].items(), key=lambda kv: -kv[1])
             detail = ", ".join(f"{k} {v:.2f}" for k, v in ranked)
-            print(f"{r['song']}: {r['emotion']}  ({detail})")
+            emotion = describe_label(record.get("scheme") or "4q", r["emotion"])
+            print(f"{r['song']}: {emotion}  ({detail})")
         for e in errors:
             print(f"{e['song']}: error: {e['error']}")
     return 1 if errors else 0
