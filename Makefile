@@ -97,17 +97,29 @@ results: $(RESULTS)
 # declares) and nbsrc/NAME.json (the notebook's code without outputs, so a save in
 # JupyterLab re-executes nothing unless code changed). A parameter change thus
 # reaches every step that depends on it, once; the next run is a no-op.
-NB_NAMES := $(patsubst notebooks/%.ipynb,%,$(NOTEBOOKS))
-BUILD_PARAMS := $(BUILD)/pipeline.yml $(foreach n,$(NB_NAMES),$(BUILD)/params/$(n).yml $(BUILD)/nbsrc/$(n).json)
 BENCH_DIR := $(if $(filter 1,$(WITH_BENCH)),benchmarks/results)
 # The real-4Q result of the book: a live run with DATA_4Q, else the committed recording.
 RECORDED_4Q := book/recorded/4q-dev
 REAL_4Q := $(if $(strip $(DATA_4Q)),$(BUILD)/results/4q-real,$(RECORDED_4Q))
 
-$(BUILD_PARAMS) &: FORCE | $(STAMP)
-	@$(BIN)/python -m mer_core.book params --build $(BUILD) --profile $(PROFILE) \
-		--n-jobs $(N_JOBS) --data-4q "$(DATA_4Q)" --bench-dir "$(BENCH_DIR)" \
-		--params "$(PARAMS)" $(NOTEBOOKS)
+PARAMS_CMD = $(BIN)/python -m mer_core.book params --build $(BUILD) --profile $(PROFILE) \
+	--n-jobs $(N_JOBS) --data-4q "$(DATA_4Q)" --bench-dir "$(BENCH_DIR)" --params "$(PARAMS)" \
+	$(NOTEBOOKS)
+# Written while the Makefile is read (not by a rule), so that make then compares
+# their time stamps like any other file's; a bad PARAMS stops make here.
+ifneq ($(and $(wildcard $(STAMP)),$(filter reproduce book results,$(MAKECMDGOALS))),)
+PARAMS_ERROR := $(shell $(PARAMS_CMD) 2>&1 >/dev/null || echo "the parameters could not be written")
+ifneq ($(PARAMS_ERROR),)
+$(error $(PARAMS_ERROR))
+endif
+endif
+# (first run, before the environment exists)
+$(BUILD)/pipeline.yml: | $(STAMP)
+	$(PARAMS_CMD)
+$(BUILD)/params/%.yml: | $(STAMP)
+	$(PARAMS_CMD)
+$(BUILD)/nbsrc/%.json: | $(STAMP)
+	$(PARAMS_CMD)
 
 # The generated corpora and the cross-validation runs (resumable, idempotent); the
 # seed comes from PARAMS through pipeline.yml.

@@ -374,7 +374,11 @@ def load_corpus(build_dir, scheme: str, *, seed: int | None = None):
             f"(or `mer pipeline data --scheme {scheme}`) first"
         )
     manifest = load_dataset(folder, scheme=scheme)
-    if seed is not None and "seed" in manifest and (manifest["seed"] != seed).any():
+    if (
+        seed is not None
+        and "seed" in manifest
+        and (manifest["seed"].astype(str) != str(seed)).any()
+    ):
         raise MerError(
             f"the {scheme} corpus of the build folder was generated with another seed than "
             f"{seed}: run `make reproduce` with the same PARAMS"
