@@ -513,8 +513,9 @@ def reproduced_table(record: dict, models=None) -> pd.DataFrame:
 def paired_tests_table(record: dict, models=None, *, scheme: str | None = None) -> pd.DataFrame:
     """CNN-SVM against each other model of a run, on the same folds.
 
+    Rows ``vs <model>`` (the index is named after the reference, CNN-SVM).
     Columns: the mean F1 and accuracy differences (CNN-SVM minus the other)
-    with the p-values (``p (t)``) of the Nadeau-Bengio corrected resampled t-test over
+    with the p-values of the Nadeau-Bengio corrected resampled t-test over
     folds; McNemar's exact test on the pooled out-of-fold predictions (clips
     only CNN-SVM got right, clips only the other got right, p); and, for the
     paper's models, the accuracy gap printed in the paper's table.
@@ -534,8 +535,8 @@ def paired_tests_table(record: dict, models=None, *, scheme: str | None = None) 
     ...                          "mcnemar_ref_only": 9, "mcnemar_other_only": 2,
     ...                          "mcnemar_p": 0.07}]}
     >>> t = paired_tests_table(rec)
-    >>> t.index.tolist(), float(t.iloc[0]["paper: accuracy diff"])
-    (['CNN-SVM vs SVM'], 0.35)
+    >>> t.index.tolist(), float(t.iloc[0]["paper: acc. diff"]), t.iloc[0, 4]
+    (['vs SVM'], 0.35, '9 / 2')
     """
     tests = record.get("paired_tests") or []
     if models is not None:
@@ -550,18 +551,19 @@ def paired_tests_table(record: dict, models=None, *, scheme: str | None = None) 
             gap = (
                 paper.loc[MODEL_NAMES[ref], "accuracy"] - paper.loc[MODEL_NAMES[other], "accuracy"]
             )
-        rows[f"{_title(record, ref)} vs {_title(record, other)}"] = {
+        rows[f"vs {_title(record, other)}"] = {
             "F1 diff": t["f1_diff"],
-            "F1 p (t)": t["f1_p"],
-            "accuracy diff": t["accuracy_diff"],
-            "accuracy p (t)": t["accuracy_p"],
-            "clips only CNN-SVM got right": int(t["mcnemar_ref_only"]),
-            "clips only the other got right": int(t["mcnemar_other_only"]),
+            "F1 p": t["f1_p"],
+            "acc. diff": t["accuracy_diff"],
+            "acc. p": t["accuracy_p"],
+            "McNemar: clips only CNN-SVM / only the other got right": (
+                f"{int(t['mcnemar_ref_only'])} / {int(t['mcnemar_other_only'])}"
+            ),
             "McNemar p": t["mcnemar_p"],
-            "paper: accuracy diff": round(float(gap), 4),
+            "paper: acc. diff": round(float(gap), 4),
         }
     df = pd.DataFrame.from_dict(rows, orient="index")
-    df.index.name = "comparison"
+    df.index.name = f"{_title(record, tests[0]['reference'])}" if tests else "comparison"
     return df
 
 
@@ -734,7 +736,7 @@ def collapsed(obj, summary: str):
 
 
 def _p_text(p: float) -> str:
-    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}" if p < 0.01 else f"p = {p:.2f}"
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
 
 
 def _paper_gap(scheme: str | None, ref: str, other: str, metric: str = "f1") -> float:
@@ -776,7 +778,7 @@ def verdict(record: dict, *, alpha: float = 0.05) -> str:
     >>> print(verdict(rec))  # doctest: +NORMALIZE_WHITESPACE
     **Finding.** On generated stand-in data (generated emotion (tiny)) the best mean F1 is
     CNN-SVM's (0.66); the paper's claim that CNN-SVM beats every baseline is **not
-    shown**: CNN-SVM leads CNN by 0.06 F1, not significant (corrected t p = 0.19; the
+    shown**: CNN-SVM leads CNN by 0.06 F1, not significant (corrected t p = 0.190; the
     paper reports +0.15).
     """
     summary = _summary(record)
@@ -815,7 +817,7 @@ def verdicts_table(runs: dict, *, alpha: float = 0.05) -> pd.DataFrame:
     ...        {"model": "cnn_svm", "f1": 0.7}], "paired_tests": [{"reference": "cnn_svm",
     ...        "model": "cnn", "f1_diff": 0.2, "f1_p": 0.01}]}
     >>> verdicts_table({"EMA": rec}).loc["EMA"].tolist()
-    ['CNN-SVM', '0.70', '+0.20 (p = 0.01) *', '–', '–', 'yes']
+    ['CNN-SVM', '0.70', '+0.20 (p = 0.010) *', '–', '–', 'yes']
     """
     rows = {}
     for name, record in runs.items():

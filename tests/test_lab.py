@@ -22,6 +22,7 @@ import pytest
 from conftest import REPO
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = REPO / "test-artifacts"
 pytestmark = pytest.mark.slow
 
 
@@ -107,48 +108,54 @@ def test_lab_runs_notebook_01_and_the_slider_redraws(lab):
             ],
         )
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.goto(f"{url}/lab/tree/01_preprocessing.ipynb")
-        page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
-        page.wait_for_selector(
-            ".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000
-        )
-        page.get_by_role("menuitem", name="Run", exact=True).click()
-        page.get_by_role("menuitem", name="Run All Cells", exact=False).first.click()
-        slider = page.locator(".widget-slider").first
-        slider.wait_for(timeout=120_000)
-        page.wait_for_selector(
-            ".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000
-        )
-        widget = page.locator(".widget-vbox").first
-        assert widget.locator("img").count() == 0  # the explorer draws on the first move
-        handle = slider.locator(".noUi-handle").first
-        handle.scroll_into_view_if_needed()
-
-        def move_and_get(key):
-            handle.focus()
-            for _ in range(5):
-                page.keyboard.press(key)
-            page.wait_for_function(
-                "old => { const i = document.querySelector('.widget-vbox img');"
-                " return i && i.src !== old; }",
-                arg=previous[0],
-                timeout=60_000,
-            )
-            previous[0] = widget.locator("img").first.get_attribute("src")
-            return previous[0]
-
-        previous = [""]
-        first = move_and_get("ArrowLeft")
-        second = move_and_get("ArrowLeft")
-        assert first and second and first != second  # the figure changed with the slider
-        label = slider.locator(".widget-readout").first.inner_text()
-        assert label.strip() == "0.87", label  # 0.97 moved down by ten steps of 0.01
-        errors = page.locator("[data-mime-type='application/vnd.jupyter.error']").count()
-        stderr = page.locator("[data-mime-type='application/vnd.jupyter.stderr']").count()
-        assert errors == 0 and stderr == 0
-        page.keyboard.press("Control+s")
-        time.sleep(2)
-        browser.close()
+        try:
+            _drive(page, url)
+        except Exception:
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "lab-failure.png"), full_page=True)
+            raise
+        finally:
+            browser.close()
     nb = json.loads((root / "01_preprocessing.ipynb").read_text())
     code = [c for c in nb["cells"] if c["cell_type"] == "code"]
     assert all(not c["outputs"] and c["execution_count"] is None for c in code)
+
+
+def _drive(page, url):
+    page.goto(f"{url}/lab/tree/01_preprocessing.ipynb")
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
+    page.get_by_role("menuitem", name="Run", exact=True).click()
+    page.get_by_role("menuitem", name="Run All Cells", exact=False).first.click()
+    slider = page.locator(".widget-slider").first
+    slider.wait_for(timeout=180_000)
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
+    widget = page.locator(".widget-vbox").first
+    assert widget.locator("img").count() == 0  # the explorer draws on the first move
+    handle = slider.locator(".noUi-handle").first
+    handle.scroll_into_view_if_needed()
+
+    def move_and_get(key):
+        handle.focus()
+        for _ in range(5):
+            page.keyboard.press(key)
+        page.wait_for_function(
+            "old => { const i = document.querySelector('.widget-vbox img');"
+            " return i && i.src !== old; }",
+            arg=previous[0],
+            timeout=60_000,
+        )
+        previous[0] = widget.locator("img").first.get_attribute("src")
+        return previous[0]
+
+    previous = [""]
+    first = move_and_get("ArrowLeft")
+    second = move_and_get("ArrowLeft")
+    assert first and second and first != second  # the figure changed with the slider
+    label = slider.locator(".widget-readout").first.inner_text()
+    assert label.strip() == "0.87", label  # 0.97 moved down by ten steps of 0.01
+    errors = page.locator("[data-mime-type='application/vnd.jupyter.error']").count()
+    stderr = page.locator("[data-mime-type='application/vnd.jupyter.stderr']").count()
+    assert errors == 0 and stderr == 0
+    page.keyboard.press("Control+s")
+    time.sleep(2)

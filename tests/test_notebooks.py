@@ -20,6 +20,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from mer_core.book import notebook_parameters
+
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK_DIR = REPO / "notebooks"
 NOTEBOOKS = [
@@ -84,7 +86,7 @@ def test_notebook_is_clean_and_parameterised(name):
         assert values[key] == value
 
 
-@pytest.mark.parametrize("name", NOTEBOOKS)
+@pytest.mark.parametrize("name", [*NOTEBOOKS, "07_performance"])
 def test_notebook_is_thin(name):
     """No logic defined in a notebook: no functions, classes or lambdas; short cells."""
     for cell in read(name).cells:
@@ -98,6 +100,24 @@ def test_notebook_is_thin(name):
                 node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda
             ), f"{name}: define it in mer_core, not in the notebook"
         assert len(cell.source.splitlines()) <= 15, f"{name}: a long cell belongs in mer_core"
+
+
+def test_committed_recording_matches_the_current_code():
+    """book/recorded/4q-dev (chapter 6's recorded run) has the current models and schema,
+    names no machine folder and holds no audio; re-record it with `make record-4q`."""
+    from mer_core.book import RECORDED_FILES, check_recorded, load_recorded
+
+    folder = REPO / "book" / "recorded" / "4q-dev"
+    record = load_recorded(folder)
+    if record is None:
+        pytest.skip("no recorded run committed yet (make record-4q DATA_4Q=...)")
+    assert check_recorded(record) == [], "stale recording: run make record-4q"
+    assert {"date", "command", "data", "data_fingerprint"} <= set(record["recorded"])
+    assert record["environment"]["versions"]
+    assert {p.name for p in folder.iterdir()} <= set(RECORDED_FILES)
+    for path in folder.iterdir():
+        text = path.read_text()
+        assert "/work/" not in text and "/home/" not in text and ".mp3" not in text, path.name
 
 
 # ----------------------------------------------------------------------------- execution
@@ -152,7 +172,11 @@ def execute(nb_build, tmp_path_factory):
             papermill.execute_notebook(
                 str(NOTEBOOK_DIR / f"{name}.ipynb"),
                 str(out),
-                parameters={"profile": "tiny", "build_dir": str(nb_build), **params},
+                parameters={
+                    k: v
+                    for k, v in {"profile": "tiny", "build_dir": str(nb_build), **params}.items()
+                    if k in notebook_parameters(NOTEBOOK_DIR / f"{name}.ipynb")
+                },
                 kernel_name="python3",
                 cwd=str(NOTEBOOK_DIR),
                 progress_bar=False,
@@ -230,7 +254,7 @@ def test_05_results(execute):
     # findings first: computed verdicts before the first table
     assert text.count("**Finding.**") == 6  # 3 in the summary, 3 in the sections
     assert text.index("**Finding.**") < text.index("mer-layout")
-    assert "CNN-SVM vs LSTM" in text and "McNemar p" in text
+    assert "vs LSTM" in text and "McNemar p" in text
 
 
 @pytest.mark.slow
@@ -319,3 +343,14 @@ def test_notebooks_only_read_what_the_pipeline_made(tmp_path):
             progress_bar=False,
         )
     assert not (tmp_path / "empty").exists()
+
+
+@pytest.mark.slow
+def test_07_performance(execute):
+    """Chapter 7 on the committed benchmark records: formatted tables, machine, date, load."""
+    nb, text = execute("07_performance", bench_dir=str(REPO / "benchmarks" / "results"))
+    check_ran(nb)
+    assert text.count("Recorded 20") >= 2 and "load average" in text and "UTC" in text
+    assert "The front end" in text and "Fit and predict time" in text
+    assert "/work/" not in text.replace(str(REPO), "")  # no data path of the benchmark machine
+    assert ".0</td>" not in text  # counts without a decimal point
