@@ -122,9 +122,15 @@ def test_lab_runs_notebook_01_and_the_slider_redraws(lab):
 
 
 def _drive(page, url):
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     page.goto(f"{url}/lab/tree/01_preprocessing.ipynb")
     page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
-    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
+    try:  # a fresh server may ask which kernel to start: the notebook's own
+        page.get_by_role("button", name="Select", exact=True).click(timeout=20_000)
+    except PlaywrightTimeout:
+        pass
+    page.wait_for_selector("text=Python 3 (ipykernel) | Idle", timeout=120_000)
     page.get_by_role("menuitem", name="Run", exact=True).click()
     page.get_by_role("menuitem", name="Run All Cells", exact=False).first.click()
     slider = page.locator(".widget-slider").first

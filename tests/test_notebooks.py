@@ -102,6 +102,48 @@ def test_notebook_is_thin(name):
         assert len(cell.source.splitlines()) <= 15, f"{name}: a long cell belongs in mer_core"
 
 
+def test_build_params_reach_each_notebook_once_and_outputs_do_not_count(tmp_path):
+    """Each notebook gets only the keys it declares (papermill warns about none); the
+    pipeline gets the seed; saving a notebook with outputs changes nothing make reads."""
+    from mer_core.book import strip_outputs, write_build_params
+    from mer_core.errors import ParameterError
+
+    notebooks = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
+    build = tmp_path / "build"
+    params = tmp_path / "p.yml"
+    params.write_text("seed: 3\ncoef: 0.5\n")
+    write_build_params(build, notebooks, profile="tiny", params_file=params, cwd=NOTEBOOK_DIR)
+    assert "seed: 3" in (build / "pipeline.yml").read_text()
+    for nb in notebooks:
+        written = (build / "params" / f"{nb.stem}.yml").read_text()
+        keys = {line.split(":")[0] for line in written.splitlines()}
+        assert keys <= set(parameters(read(nb.stem)) if nb.stem in NOTEBOOKS else keys)
+    assert "coef: 0.5" in (build / "params" / "01_preprocessing.yml").read_text()
+    assert "coef" not in (build / "params" / "05_results.yml").read_text()
+    # a notebook saved with outputs (as JupyterLab would without the hook) changes nothing
+    copy = tmp_path / "nb"
+    shutil.copytree(NOTEBOOK_DIR, copy)
+    nb = json.loads((copy / "01_preprocessing.ipynb").read_text())
+    for cell in nb["cells"]:
+        if cell["cell_type"] == "code":
+            cell["outputs"] = [{"output_type": "stream", "name": "stdout", "text": "x"}]
+            cell["execution_count"] = 7
+    (copy / "01_preprocessing.ipynb").write_text(json.dumps(nb))
+    changed = write_build_params(
+        build, sorted(copy.glob("*.ipynb")), profile="tiny", params_file=params, cwd=NOTEBOOK_DIR
+    )
+    assert changed == []
+    model = strip_outputs({"type": "notebook", "content": nb})
+    assert all(not c.get("outputs") for c in model["content"]["cells"])
+    for bad, message in (
+        ("coeff: 1\n", "unknown parameter 'coeff'"),
+        ("profile: x\n", "PROFILE="),
+    ):
+        params.write_text(bad)
+        with pytest.raises(ParameterError, match=message):
+            write_build_params(build, notebooks, profile="tiny", params_file=params)
+
+
 def test_committed_recording_matches_the_current_code():
     """book/recorded/4q-dev (chapter 6's recorded run) has the current models and schema,
     names no machine folder and holds no audio; re-record it with `make record-4q`."""
