@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 
+_MODEL_NAMES = {"cnn": "CNN", "svm": "SVM", "lstm": "LSTM", "cnn_svm": "CNN-SVM"}
+
 __all__ = [
     "features_table",
     "run_note",
@@ -71,7 +73,7 @@ def training_table(record: dict) -> pd.DataFrame:
     rows = [
         {
             "dataset": r["dataset"],
-            "model": r["model"],
+            "model": _MODEL_NAMES.get(r["model"], r["model"]),
             "clips": r["n_clips"],
             "fit (s)": round(r["fit_s"], 2),
             "predict (s)": round(r["predict_s"], 2),
