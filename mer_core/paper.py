@@ -303,8 +303,8 @@ def f1_check(*, rounding: float = 0.005) -> pd.DataFrame:
 FOURQ_NOTE = """\
 **No real 4Q data was given** (`data_4q` is empty) and no recorded run of it is
 committed yet (`book/recorded/4q-dev/`, made by `make record-4q DATA_4Q=...`), so this
-part shows the generated stand-in corpora only. The real counterpart of the paper's "4Q" dataset is the
-*4Q audio emotion dataset* of Panda, Malheiro & Paiva (IEEE Transactions on
+part shows the generated stand-in corpora only. The real counterpart of the paper's
+"4Q" dataset is the *4Q audio emotion dataset* of Panda, Malheiro & Paiva (IEEE Transactions on
 Affective Computing, 2018): 900 clips of about 30 s, 225 per Russell quadrant,
 released at <http://mir.dei.uc.pt>. To use it:
 
