@@ -29,6 +29,7 @@ function                           figure
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -787,18 +788,21 @@ def plot_cue_distributions(
             data = pd.DataFrame(
                 {"label": data["label"].astype(str), "value": data[cue].astype(float)}
             )
-            sns.boxplot(
-                data=data,
-                x="label",
-                y="value",
-                order=labels,
-                ax=ax,
-                showfliers=False,
-                width=0.6,
-                fill=False,
-                color=PALETTE[7],
-                linewidth=1,
-            )
+            with warnings.catch_warnings():
+                # seaborn 0.13 passes matplotlib 3.11 the deprecated `vert`
+                warnings.simplefilter("ignore", DeprecationWarning)
+                sns.boxplot(
+                    data=data,
+                    x="label",
+                    y="value",
+                    order=labels,
+                    ax=ax,
+                    showfliers=False,
+                    width=0.6,
+                    fill=False,
+                    color=PALETTE[7],
+                    linewidth=1,
+                )
             rng = np.random.default_rng(0)  # jitter of the dots only
             for i, lab in enumerate(labels):
                 v = data.loc[data["label"] == lab, "value"].to_numpy()
@@ -1026,6 +1030,8 @@ def plot_confusion_matrices(
             annot=annot,
             fmt="",
             annot_kws={"fontsize": 11},
+            xticklabels=labels,
+            yticklabels=labels,
             cbar=k == n - 1,
             cbar_kws={"label": "share of the true class"},
             square=True,
