@@ -34,7 +34,10 @@ pytestmark = pytest.mark.slow
 def book(tmp_path_factory) -> Path:
     if not os.access(CHROMIUM, os.X_OK):
         pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
-    build = tmp_path_factory.mktemp("build")
+    if os.environ.get("MER_BOOK_BUILD"):  # development: reuse a book `make book` built
+        build = Path(os.environ["MER_BOOK_BUILD"]).resolve()
+    else:
+        build = tmp_path_factory.mktemp("build")
     cmd = [
         "make",
         "--no-print-directory",

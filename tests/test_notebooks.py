@@ -353,6 +353,8 @@ def test_nbval_reruns_the_executed_notebooks(execute, tmp_path):
             "-m",
             "pytest",
             "--nbval-lax",
+            "--nbval-sanitize-with",
+            str(REPO / "tests" / "nbval_sanitize.cfg"),
             "-q",
             "-p",
             "no:cacheprovider",
