@@ -1212,13 +1212,13 @@ def clip_summary(clip) -> str:
 
 
 def ground_truth_table(clips: dict) -> pd.DataFrame:
-    """What the generator wrote for some clips (rows: the given names).
+    """What the generator wrote for some clips (columns: the given names; rows: what).
 
     Examples
     --------
     >>> t = ground_truth_table({"sad": example_clip("emotion", "sadness", profile="tiny")})
-    >>> list(t.columns)[:3]
-    ['clip', 'class', 'key']
+    >>> list(t.index)[:3], list(t.columns)
+    (['clip', 'class', 'key'], ['sad'])
     """
     rows = {}
     for name, clip in clips.items():
@@ -1232,7 +1232,8 @@ def ground_truth_table(clips: dict) -> pd.DataFrame:
             "tempo (BPM)": round(float(c["tempo_bpm"]), 1),
             "instruments": ", ".join(c["instruments"]),
         }
-    return pd.DataFrame.from_dict(rows, orient="index")
+    # one column per clip: the long chord lists wrap in a narrow page
+    return pd.DataFrame.from_dict(rows, orient="columns").astype(str)
 
 
 def chord_vector_change(a, b) -> pd.DataFrame:
