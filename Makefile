@@ -10,7 +10,10 @@
 # Variables:
 #   PROFILE=tiny|quick|paper   sizes of data, training and folds (see mer_core/pipeline.py)
 #   DATA_4Q=DIR                also evaluate on a real 4Q folder (e.g. ../shared/data/4q-dev)
-#   PARAMS=FILE.yml            extra notebook parameters (YAML), passed to every notebook
+#   PARAMS=FILE.yml            parameters (YAML; every key in params.example.yml):
+#                              each reaches the steps that read it (seed: data, results
+#                              and notebooks); an unknown key is an error
+#   make record-4q DATA_4Q=DIR re-record the real 4Q run shown by the default book
 #   N_JOBS=2                   parallel workers for data generation and features
 #   SCHEDULER=tcp://HOST:8786  run data generation, features and every fit on that Dask
 #                              cluster (README: "Running on a cluster"); default: here
@@ -47,7 +50,7 @@ SCHEMES := ema emotion 4q
 NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
 BOOK := $(BUILD)/book
 EXECUTED := $(patsubst notebooks/%.ipynb,$(BOOK)/chapters/%.ipynb,$(NOTEBOOKS))
-BOOK_SOURCES := $(filter-out book/README.md,$(wildcard book/*.md book/*.yml book/*.bib book/*.svg book/_ext/*.py))
+BOOK_SOURCES := $(filter-out book/README.md,$(wildcard book/*.md book/*.yml book/*.bib book/*.svg book/_ext/*.py book/_css/*.css))
 STAGED := $(patsubst book/%,$(BOOK)/%,$(BOOK_SOURCES))
 MATHJAX := .cache/mathjax-$(MATHJAX_VERSION)
 RESULTS := $(foreach s,$(SCHEMES),$(BUILD)/results/$(s)/results.json)
@@ -60,7 +63,7 @@ BENCH := benchmarks/results/bench_features.json benchmarks/results/bench_trainin
 # chapter then says how to run them).
 WITH_BENCH ?= 1
 
-.PHONY: setup test lint bench reproduce results book lab clean FORCE
+.PHONY: setup test lint bench reproduce results book lab clean record-4q FORCE
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -80,8 +83,10 @@ lint: $(STAMP)
 test: lint $(MATHJAX)/es5/tex-mml-chtml.js
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# JupyterLab saves notebooks without outputs (etc/jupyter_server_config.json installs
+# mer_core.book.strip_outputs as its pre-save hook), so the tracked notebooks stay clean.
 lab: $(STAMP)
-	$(BIN)/jupyter lab notebooks
+	JUPYTER_CONFIG_PATH=$(CURDIR)/etc $(BIN)/jupyter lab notebooks
 
 # ------------------------------------------------------------------ reproduce
 
@@ -90,53 +95,83 @@ reproduce: $(BOOK)/_build/html/index.html
 
 results: $(RESULTS)
 
-# The generated corpora and the cross-validation runs (resumable, idempotent).
-$(BUILD)/data/%/manifest.csv: | $(STAMP)
-	$(BIN)/mer pipeline data --build $(BUILD) --profile $(PROFILE) --scheme $* --n-jobs $(N_JOBS) $(SCHED_ARG)
+# Parameters: `python -m mer_core.book params` checks PARAMS (an unknown key is an
+# error naming it; book/params.example.yml lists every key) and writes, each only
+# when its content changes: pipeline.yml (profile, seed: read by the data and
+# cross-validation steps), params/NAME.yml (only the parameters notebook NAME
+# declares) and nbsrc/NAME.json (the notebook's code without outputs, so a save in
+# JupyterLab re-executes nothing unless code changed). A parameter change thus
+# reaches every step that depends on it, once; the next run is a no-op.
+BENCH_DIR := $(if $(filter 1,$(WITH_BENCH)),benchmarks/results)
+# The real-4Q result of the book: a live run with DATA_4Q, else the committed recording.
+RECORDED_4Q := book/recorded/4q-dev
+REAL_4Q := $(if $(strip $(DATA_4Q)),$(BUILD)/results/4q-real,$(RECORDED_4Q))
+
+PARAMS_CMD = $(BIN)/python -m mer_core.book params --build $(BUILD) --profile $(PROFILE) \
+	--n-jobs $(N_JOBS) --data-4q "$(DATA_4Q)" --bench-dir "$(BENCH_DIR)" --params "$(PARAMS)" \
+	$(NOTEBOOKS)
+# Written while the Makefile is read (not by a rule), so that make then compares
+# their time stamps like any other file's; a bad PARAMS stops make here.
+ifneq ($(and $(wildcard $(STAMP)),$(filter reproduce book results,$(MAKECMDGOALS))),)
+PARAMS_ERROR := $(shell $(PARAMS_CMD) 2>&1 >/dev/null || echo "the parameters could not be written")
+ifneq ($(PARAMS_ERROR),)
+$(error $(PARAMS_ERROR))
+endif
+endif
+# (first run, before the environment exists)
+$(BUILD)/pipeline.yml: | $(STAMP)
+	$(PARAMS_CMD)
+$(BUILD)/params/%.yml: | $(STAMP)
+	$(PARAMS_CMD)
+$(BUILD)/nbsrc/%.json: | $(STAMP)
+	$(PARAMS_CMD)
+
+# The generated corpora and the cross-validation runs (resumable, idempotent); the
+# seed comes from PARAMS through pipeline.yml.
+SEED = $$(sed -n 's/^seed: //p' $(BUILD)/pipeline.yml)
+
+$(BUILD)/data/%/manifest.csv: $(BUILD)/pipeline.yml | $(STAMP)
+	$(BIN)/mer pipeline data --build $(BUILD) --profile $(PROFILE) --scheme $* \
+		--seed $(SEED) --n-jobs $(N_JOBS) $(SCHED_ARG)
+	@touch $@
 
 # (A resumed run leaves an unchanged results.json alone; `touch` marks it current.)
 $(BUILD)/results/%/results.json: $(BUILD)/data/%/manifest.csv
-	$(BIN)/mer pipeline results --build $(BUILD) --profile $(PROFILE) --scheme $* --n-jobs $(N_JOBS) $(SCHED_ARG)
+	$(BIN)/mer pipeline results --build $(BUILD) --profile $(PROFILE) --scheme $* \
+		--seed $(SEED) --n-jobs $(N_JOBS) $(SCHED_ARG)
 	@touch $@
 
-$(BUILD)/results/4q-real/results.json: | $(STAMP)
+$(BUILD)/results/4q-real/results.json: $(BUILD)/pipeline.yml | $(STAMP)
 	$(BIN)/mer pipeline results --build $(BUILD) --profile $(PROFILE) --scheme 4q \
-		--name 4q-real --data "$(DATA_4Q)" --n-jobs $(N_JOBS) $(SCHED_ARG)
+		--name 4q-real --data "$(DATA_4Q)" --seed $(SEED) --n-jobs $(N_JOBS) $(SCHED_ARG)
 	@touch $@
-
-# Notebook parameters: written as make reads this file, and only when their content
-# changes, so a build with nothing changed is up to date (`make -q` exits 0).
-define PARAMS_TEXT
-profile: $(PROFILE)
-build_dir: $(abspath $(BUILD))
-n_jobs: $(N_JOBS)
-data_4q: '$(if $(DATA_4Q),$(abspath $(DATA_4Q)))'
-bench_dir: '$(if $(filter 1,$(WITH_BENCH)),$(abspath benchmarks/results))'
-endef
-define newline
-
-
-endef
-ifneq ($(PARAMS),)
-PARAMS_TEXT := $(PARAMS_TEXT)$(newline)$(file < $(PARAMS))
-endif
-ifneq ($(filter reproduce book results $(BUILD)/%,$(MAKECMDGOALS)),)
-ifneq ($(PARAMS_TEXT),$(file < $(BUILD)/params.yml))
-$(shell mkdir -p $(BUILD))
-$(file > $(BUILD)/params.yml,$(PARAMS_TEXT))
-endif
-endif
-$(BUILD)/params.yml:
-	@test -f $@ || { echo "$@ is written when make reads the Makefile" >&2; exit 1; }
 
 # One executed notebook per source notebook (papermill; the book never executes).
-$(BOOK)/chapters/%.ipynb: notebooks/%.ipynb $(BUILD)/params.yml $(RESULTS)
+# The injected-parameters cell is then removed from the page and code is collapsed.
+$(BOOK)/chapters/%.ipynb: $(BUILD)/nbsrc/%.json $(BUILD)/params/%.yml $(RESULTS)
 	@mkdir -p $(@D)
-	cd notebooks && ../$(BIN)/papermill --log-output --kernel python3 \
-		-f $(abspath $(BUILD)/params.yml) $*.ipynb $(abspath $@).tmp.ipynb \
-		|| { echo "notebook $< failed: see the cell above; no book is built" >&2; \
+	cd notebooks && ../$(BIN)/papermill --log-level WARNING --kernel python3 \
+		-f $(abspath $(BUILD)/params/$*.yml) $*.ipynb $(abspath $@).tmp.ipynb \
+		|| { echo "notebook notebooks/$*.ipynb failed: see the cell above; no book is built" >&2; \
 		     rm -f $(abspath $@).tmp.ipynb; exit 1; }
+	$(BIN)/python -m mer_core.book prepare $@.tmp.ipynb
 	mv $@.tmp.ipynb $@
+
+$(BOOK)/chapters/06_real_data_and_ablations.ipynb: $(wildcard $(RECORDED_4Q)/results.json)
+
+# The intro's summary of the verdicts, computed from the results.
+$(BOOK)/_generated/verdicts.md: $(RESULTS) $(wildcard $(RECORDED_4Q)/results.json) | $(STAMP)
+	@mkdir -p $(@D)
+	$(BIN)/python -m mer_core.book verdicts --build $(BUILD) --real "$(REAL_4Q)" --out $@
+
+# Re-record the real 4Q evaluation shown by the default book (about 20 min on 2 cores):
+#   make record-4q DATA_4Q=../shared/data/4q-dev
+record-4q: | $(STAMP)
+	@test -n "$(DATA_4Q)" || { echo "record-4q: give DATA_4Q=DIR (e.g. ../shared/data/4q-dev)" >&2; exit 2; }
+	$(BIN)/mer pipeline results --build build/record --profile quick --scheme 4q \
+		--name 4q-real --data "$(DATA_4Q)" --n-jobs $(N_JOBS)
+	$(BIN)/python -m mer_core.book record build/record/results/4q-real $(RECORDED_4Q) \
+		--data "$(DATA_4Q)" --command "make record-4q DATA_4Q=$(DATA_4Q) N_JOBS=$(N_JOBS)"
 
 ifeq ($(WITH_BENCH),1)
 $(BOOK)/chapters/07_performance.ipynb: $(BENCH)
@@ -161,7 +196,8 @@ $(BOOK)/_mathjax/mathjax/tex-mml-chtml.js: $(MATHJAX)/es5/tex-mml-chtml.js
 
 book: $(BOOK)/_build/html/index.html
 
-$(BOOK)/_build/html/index.html: $(EXECUTED) $(STAGED) $(BOOK)/_mathjax/mathjax/tex-mml-chtml.js
+$(BOOK)/_build/html/index.html: $(EXECUTED) $(STAGED) $(BOOK)/_generated/verdicts.md \
+		$(BOOK)/_mathjax/mathjax/tex-mml-chtml.js
 	$(BIN)/jupyter-book build $(BOOK) --warningiserror --nitpick --keep-going --quiet
 	@touch $@
 

@@ -128,7 +128,23 @@ def build_parser() -> argparse.ArgumentParser:
                 raise
             continue
         module.register(sub)
+    _show_defaults(parser)
     return parser
+
+
+def _show_defaults(parser: argparse.ArgumentParser) -> None:
+    """Every option's default in --help, in every sub-command (help text or not)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                _show_defaults(child)
+            continue
+        if not action.option_strings or action.default in (None, argparse.SUPPRESS):
+            continue
+        if isinstance(action, argparse._StoreConstAction | argparse._StoreTrueAction):
+            continue  # a flag's default is "off"
+        if "default" not in (action.help or "").lower():
+            action.help = f"{action.help or ''} (default: %(default)s)".strip()
 
 
 def main(argv=None) -> int:

@@ -260,6 +260,7 @@ def _train(args) -> int:
 
 def _predict(args) -> int:
     from mer_core.models import load_model
+    from mer_core.schemes import describe_label
 
     run = Path(args.model)
     _check_cache(args, [*args.songs, run])
@@ -297,7 +298,8 @@ def _predict(args) -> int:
         for r in results:
             ranked = sorted(r["scores"].items(), key=lambda kv: -kv[1])
             detail = ", ".join(f"{k} {v:.2f}" for k, v in ranked)
-            print(f"{r['song']}: {r['emotion']}  ({detail})")
+            emotion = describe_label(model.scheme_ or "4q", r["emotion"])
+            print(f"{r['song']}: {emotion}  ({detail})")
             if r["far_from_training"]:
                 print(
                     f"  note: unlike the music this model was trained on (novelty "

@@ -42,6 +42,7 @@ from mer_core.errors import MerError, ParameterError
 __all__ = [
     "FIGURE_NUMBERS",
     "FOURQ_NOTE",
+    "LAYOUT_COLUMNS",
     "METRICS",
     "MODEL_NAMES",
     "PAPER",
@@ -56,6 +57,7 @@ __all__ = [
     "chord_vector_change",
     "claims_table",
     "clip_summary",
+    "collapsed",
     "comparison_table",
     "confusion_frame",
     "data_description",
@@ -66,13 +68,19 @@ __all__ = [
     "figure_caption",
     "ground_truth_table",
     "paired_tests_table",
+    "paper_layout",
+    "paper_layout_html",
     "paper_table",
+    "real_run_note",
     "reproduced_table",
+    "results_section",
     "run_description",
     "style_table",
     "table_caption",
     "training_histories",
     "training_settings",
+    "verdict",
+    "verdicts_table",
 ]
 
 #: The paper reproduced here.
@@ -293,9 +301,10 @@ def f1_check(*, rounding: float = 0.005) -> pd.DataFrame:
 
 #: How to get the real 4Q data (shown by the notebooks when ``data_4q`` is empty).
 FOURQ_NOTE = """\
-**No real 4Q data was given** (`data_4q` is empty), so this part shows the generated
-stand-in corpora only. The real counterpart of the paper's "4Q" dataset is the
-*4Q audio emotion dataset* of Panda, Malheiro & Paiva (IEEE Transactions on
+**No real 4Q data was given** (`data_4q` is empty) and no recorded run of it is
+committed yet (`book/recorded/4q-dev/`, made by `make record-4q DATA_4Q=...`), so this
+part shows the generated stand-in corpora only. The real counterpart of the paper's
+"4Q" dataset is the *4Q audio emotion dataset* of Panda, Malheiro & Paiva (IEEE Transactions on
 Affective Computing, 2018): 900 clips of about 30 s, 225 per Russell quadrant,
 released at <http://mir.dei.uc.pt>. To use it:
 
@@ -505,7 +514,8 @@ def reproduced_table(record: dict, models=None) -> pd.DataFrame:
 def paired_tests_table(record: dict, models=None, *, scheme: str | None = None) -> pd.DataFrame:
     """CNN-SVM against each other model of a run, on the same folds.
 
-    Columns: the mean accuracy and F1 differences (CNN-SVM minus the other)
+    Rows ``vs <model>`` (the index is named after the reference, CNN-SVM).
+    Columns: the mean F1 and accuracy differences (CNN-SVM minus the other)
     with the p-values of the Nadeau-Bengio corrected resampled t-test over
     folds; McNemar's exact test on the pooled out-of-fold predictions (clips
     only CNN-SVM got right, clips only the other got right, p); and, for the
@@ -526,8 +536,8 @@ def paired_tests_table(record: dict, models=None, *, scheme: str | None = None) 
     ...                          "mcnemar_ref_only": 9, "mcnemar_other_only": 2,
     ...                          "mcnemar_p": 0.07}]}
     >>> t = paired_tests_table(rec)
-    >>> t.index.tolist(), float(t.iloc[0]["paper accuracy diff"])
-    (['CNN-SVM vs SVM'], 0.35)
+    >>> t.index.tolist(), float(t.iloc[0]["paper: acc. diff"]), t.iloc[0, 4]
+    (['vs SVM'], 0.35, '9 / 2')
     """
     tests = record.get("paired_tests") or []
     if models is not None:
@@ -542,18 +552,19 @@ def paired_tests_table(record: dict, models=None, *, scheme: str | None = None) 
             gap = (
                 paper.loc[MODEL_NAMES[ref], "accuracy"] - paper.loc[MODEL_NAMES[other], "accuracy"]
             )
-        rows[f"{_title(record, ref)} vs {_title(record, other)}"] = {
-            "accuracy diff": t["accuracy_diff"],
-            "accuracy p (corrected t)": t["accuracy_p"],
+        rows[f"vs {_title(record, other)}"] = {
             "F1 diff": t["f1_diff"],
-            "F1 p (corrected t)": t["f1_p"],
-            "McNemar: only CNN-SVM right": t["mcnemar_ref_only"],
-            "McNemar: only other right": t["mcnemar_other_only"],
+            "F1 p": t["f1_p"],
+            "acc. diff": t["accuracy_diff"],
+            "acc. p": t["accuracy_p"],
+            "McNemar: clips only CNN-SVM / only the other got right": (
+                f"{int(t['mcnemar_ref_only'])} / {int(t['mcnemar_other_only'])}"
+            ),
             "McNemar p": t["mcnemar_p"],
-            "paper accuracy diff": round(float(gap), 4),
+            "paper: acc. diff": round(float(gap), 4),
         }
     df = pd.DataFrame.from_dict(rows, orient="index")
-    df.index.name = "comparison"
+    df.index.name = f"{_title(record, tests[0]['reference'])}" if tests else "comparison"
     return df
 
 
@@ -605,6 +616,237 @@ def ablation_table(
     return df
 
 
+#: Column names of the paper's tables, in its order.
+LAYOUT_COLUMNS = {
+    "accuracy": "Accuracy",
+    "precision": "Precision",
+    "recall": "Recall",
+    "f1": "F1",
+    "training_seconds": "Training time (s)",
+}
+
+
+def paper_layout(record: dict, scheme: str | None = None, *, models=PAPER_MODELS) -> pd.DataFrame:
+    """A run in the paper's table layout: one row per model, the paper's five columns.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Rows CNN, SVM, LSTM, CNN-SVM; columns (``Accuracy`` ... ``Training
+        time (s)``, part) with parts ``mean``, ``ci_low``, ``ci_high`` (the
+        95 % interval over folds; scores clipped to [0, 1]) and ``paper``
+        (the paper's printed value).
+
+    Examples
+    --------
+    >>> rec = {"scheme": "ema", "summary": [
+    ...     {"model": "cnn_svm", "accuracy": 0.80, "accuracy_ci_low": 0.75,
+    ...      "accuracy_ci_high": 1.05}]}
+    >>> paper_layout(rec).loc["CNN-SVM", "Accuracy"].round(2).to_dict()
+    {'mean': 0.8, 'ci_low': 0.75, 'ci_high': 1.0, 'paper': 0.85}
+    """
+    scheme = _check_scheme(scheme or record.get("scheme", ""))
+    summary = _summary(record)
+    table = PAPER_TABLES[scheme]
+    rows = {}
+    for model in models:
+        name = MODEL_NAMES.get(model, _title(record, model))
+        s = summary.get(model, {})
+        row = {}
+        for metric, label in LAYOUT_COLUMNS.items():
+            low = float(s.get(f"{metric}_ci_low", np.nan))
+            high = float(s.get(f"{metric}_ci_high", np.nan))
+            if metric != "training_seconds":
+                low, high = max(low, 0.0), min(high, 1.0)
+            elif not np.isnan(low):
+                low = max(low, 0.0)
+            row[(label, "mean")] = float(s.get(metric, np.nan))
+            row[(label, "ci_low")] = low
+            row[(label, "ci_high")] = high
+            row[(label, "paper")] = (
+                float(table.loc[name, metric]) if name in table.index else np.nan
+            )
+        rows[name] = row
+    df = pd.DataFrame.from_dict(rows, orient="index")
+    df.columns = pd.MultiIndex.from_tuples(df.columns, names=["column", "part"])
+    df.index.name = "model"
+    return df
+
+
+def _fmt(value: float, digits: int) -> str:
+    return "–" if value is None or not np.isfinite(value) else f"{value:.{digits}f}"
+
+
+def paper_layout_html(
+    record: dict, scheme: str | None = None, *, caption: str = "", models=PAPER_MODELS
+):
+    """The run's table as the paper prints it, each cell ``mean [95 % CI]`` over ``paper x``.
+
+    Returns
+    -------
+    IPython.display.HTML
+
+    Examples
+    --------
+    >>> rec = {"scheme": "4q", "summary": [
+    ...     {"model": "svm", "f1": 0.61, "f1_ci_low": 0.55, "f1_ci_high": 0.67}]}
+    >>> html = paper_layout_html(rec, caption="Table 3").data
+    >>> "0.61 [0.55, 0.67]" in html, "paper 0.75" in html, "Table 3" in html
+    (True, True, True)
+    """
+    from IPython.display import HTML
+
+    df = paper_layout(record, scheme, models=models)
+    head = "".join(f"<th>{label}</th>" for label in LAYOUT_COLUMNS.values())
+    body = []
+    for name, row in df.iterrows():
+        cells = []
+        for label in LAYOUT_COLUMNS.values():
+            d = 0 if label.startswith("Training") else 2
+            mean, low, high, ref = (
+                row[(label, p)] for p in ("mean", "ci_low", "ci_high", "paper")
+            )
+            ci = "" if not np.isfinite(low) else f" [{_fmt(low, d)}, {_fmt(high, d)}]"
+            cells.append(
+                f'<td><span class="mer-ours">{_fmt(mean, d)}{ci}</span><br>'
+                f'<span class="mer-paper">paper {_fmt(ref, d)}</span></td>'
+            )
+        body.append(f"<tr><th>{name}</th>{''.join(cells)}</tr>")
+    cap = f"<caption>{caption}</caption>" if caption else ""
+    return HTML(
+        f'<table class="mer-layout">{cap}<thead><tr><th>model</th>{head}</tr></thead>'
+        f"<tbody>{''.join(body)}</tbody></table>"
+        '<p class="mer-note">Each cell: this run\'s mean over folds [95 % interval] and, '
+        "below it, the value printed in the paper (<i>paper</i>). Training time: seconds "
+        "per fold on this machine; the paper's hardware is unknown.</p>"
+    )
+
+
+def collapsed(obj, summary: str):
+    """An HTML ``<details>`` block (closed) around a table or Styler: the long form, hidden.
+
+    Examples
+    --------
+    >>> collapsed(style_table(paper_table("ema")), "Long form").data[:36]
+    '<details><summary>Long form</summary'
+    """
+    from IPython.display import HTML
+
+    html = obj.to_html() if hasattr(obj, "to_html") else str(obj)
+    return HTML(f"<details><summary>{summary}</summary>\n{html}\n</details>")
+
+
+def _p_text(p: float) -> str:
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+
+
+def _paper_gap(scheme: str | None, ref: str, other: str, metric: str = "f1") -> float:
+    table = PAPER_TABLES.get(str(scheme).lower()) if scheme else None
+    if table is None or MODEL_NAMES.get(ref) not in table.index:
+        return np.nan
+    if MODEL_NAMES.get(other) not in table.index:
+        return np.nan
+    return float(table.loc[MODEL_NAMES[ref], metric] - table.loc[MODEL_NAMES[other], metric])
+
+
+def _comparisons(record: dict, *, alpha: float = 0.05, models=PAPER_MODELS):
+    """CNN-SVM against each other paper model: (model, F1 diff, p, significant, paper gap)."""
+    tests = {t["model"]: t for t in record.get("paired_tests") or []}
+    out = []
+    for model in models:
+        if model == "cnn_svm" or model not in tests:
+            continue
+        t = tests[model]
+        diff, p = float(t["f1_diff"]), float(t["f1_p"])
+        gap = _paper_gap(record.get("scheme"), "cnn_svm", model)
+        out.append((model, diff, p, bool(np.isfinite(p) and p < alpha), gap))
+    return out
+
+
+def verdict(record: dict, *, alpha: float = 0.05) -> str:
+    """The run's finding in plain words (Markdown), computed from its results.
+
+    Which model has the best mean F1, and for CNN-SVM against each baseline the
+    F1 difference, the corrected resampled t-test's p-value (significant below
+    ``alpha``) and the gap the paper's table prints.
+
+    Examples
+    --------
+    >>> rec = {"scheme": "emotion", "dataset": "generated emotion (tiny)",
+    ...        "summary": [{"model": "cnn", "f1": 0.60}, {"model": "cnn_svm", "f1": 0.66}],
+    ...        "paired_tests": [{"reference": "cnn_svm", "model": "cnn", "f1_diff": 0.06,
+    ...                          "f1_p": 0.19}]}
+    >>> print(verdict(rec))  # doctest: +NORMALIZE_WHITESPACE
+    **Finding.** On generated stand-in data (generated emotion (tiny)) the best mean F1 is
+    CNN-SVM's (0.66); the paper's claim that CNN-SVM beats every baseline is **not
+    shown**: CNN-SVM leads CNN by 0.06 F1, not significant (corrected t p = 0.190; the
+    paper reports +0.15).
+    """
+    summary = _summary(record)
+    present = [
+        m for m in PAPER_MODELS if m in summary and np.isfinite(summary[m].get("f1", np.nan))
+    ]
+    if not present:
+        return "**Finding.** No model of the paper was evaluated in this run."
+    best = max(present, key=lambda m: summary[m]["f1"])
+    comps = _comparisons(record, alpha=alpha)
+    beats = all(d > 0 and sig for _, d, _, sig, _ in comps) and bool(comps)
+    claim = "**holds** here" if beats else "is **not shown**"
+    parts = []
+    for model, diff, p, sig, gap in comps:
+        word = "leads" if diff >= 0 else "trails"
+        paper_part = "" if not np.isfinite(gap) else f"; the paper reports {gap:+.2f}"
+        parts.append(
+            f"{word} {MODEL_NAMES[model]} by {abs(diff):.2f} F1, "
+            f"{'significant' if sig else 'not significant'} (corrected t {_p_text(p)}"
+            f"{paper_part})"
+        )
+    text = (
+        f"**Finding.** On {data_description(record)} the best mean F1 is "
+        f"{_title(record, best)}'s ({summary[best]['f1']:.2f}); the paper's claim that "
+        f"CNN-SVM beats every baseline {claim}"
+    )
+    return text + (": CNN-SVM " + "; ".join(parts) + "." if parts else ".")
+
+
+def verdicts_table(runs: dict, *, alpha: float = 0.05) -> pd.DataFrame:
+    """One row per run (name -> record): best model, CNN-SVM's F1, and each comparison.
+
+    Examples
+    --------
+    >>> rec = {"scheme": "ema", "summary": [{"model": "cnn", "f1": 0.5},
+    ...        {"model": "cnn_svm", "f1": 0.7}], "paired_tests": [{"reference": "cnn_svm",
+    ...        "model": "cnn", "f1_diff": 0.2, "f1_p": 0.01}]}
+    >>> verdicts_table({"EMA": rec}).loc["EMA"].tolist()
+    ['CNN-SVM', '0.70', '+0.20 (p = 0.010) *', '–', '–', 'yes']
+    """
+    rows = {}
+    for name, record in runs.items():
+        summary = _summary(record)
+        present = [m for m in PAPER_MODELS if m in summary]
+        best = max(present, key=lambda m: summary[m].get("f1", -1)) if present else None
+        comps = {m: (d, p, sig) for m, d, p, sig, _ in _comparisons(record, alpha=alpha)}
+        row = {
+            "best F1": _title(record, best) if best else "–",
+            "CNN-SVM F1": _fmt(summary.get("cnn_svm", {}).get("f1", np.nan), 2),
+        }
+        for m in ("cnn", "svm", "lstm"):
+            if m in comps:
+                d, p, sig = comps[m]
+                row[f"CNN-SVM vs {MODEL_NAMES[m]}"] = f"{d:+.2f} ({_p_text(p)})" + (
+                    " *" if sig else ""
+                )
+            else:
+                row[f"CNN-SVM vs {MODEL_NAMES[m]}"] = "–"
+        row["CNN-SVM significantly best"] = (
+            "yes" if comps and all(d > 0 and s for d, _, s in comps.values()) else "no"
+        )
+        rows[name] = row
+    df = pd.DataFrame.from_dict(rows, orient="index")
+    df.index.name = "run"
+    return df
+
+
 def confusion_frame(record: dict, model: str) -> pd.DataFrame:
     """A model's confusion matrix summed over folds (rows true, columns predicted).
 
@@ -633,30 +875,57 @@ def confusion_frame(record: dict, model: str) -> pd.DataFrame:
 
 
 def style_table(df: pd.DataFrame, *, caption: str = "", precision: int = 3):
-    """A pandas Styler for the book: numeric cells to ``precision`` decimals, a caption.
+    """A pandas Styler for the book, formatted for reading.
 
-    Integer columns stay integers; NaN shows as an en dash.
+    Numeric cells to ``precision`` decimals; counts (integer columns, and float
+    columns holding whole numbers only) without decimals; NaN as an en dash;
+    snake_case column names in words; a default 0, 1, 2 ... index hidden;
+    cells padded so neighbours never run together; a fixed table id, so an
+    executed notebook does not change between runs.
 
     Examples
     --------
     >>> html = style_table(paper_table("ema"), caption="Table 1 (paper)").to_html()
     >>> "Table 1 (paper)" in html, "0.850" in html
     (True, True)
+    >>> html = style_table(pd.DataFrame({"n_clips": [14188.0, 3.0]})).to_html()
+    >>> "14,188" in html, "14188.0" in html, "n clips" in html, ">0<" in html
+    (True, False, True, False)
     """
+    import hashlib
+
+    df = df.rename(columns=lambda c: c.replace("_", " ") if isinstance(c, str) else c)
     styler = df.style.format(precision=precision, na_rep="–", thousands=",")
-    ints = [c for c in df.columns if pd.api.types.is_integer_dtype(df[c])]
-    if ints:
-        styler = styler.format("{:,d}", subset=ints)
+    # a fixed id (not pandas' random one), so an executed notebook does not drift
+    key = caption + "|" + "|".join(map(str, df.columns))
+    styler = styler.set_uuid("t" + hashlib.sha1(key.encode()).hexdigest()[:8])
+    counts = []
+    for c in df.columns:
+        col = df[c]
+        if pd.api.types.is_bool_dtype(col):
+            continue
+        if pd.api.types.is_integer_dtype(col):
+            counts.append(c)
+        elif pd.api.types.is_float_dtype(col):
+            v = col.dropna()
+            if len(v) and bool(np.all(v == np.round(v))) and bool((v.abs() >= 2).any()):
+                counts.append(c)
+    if counts:
+        styler = styler.format("{:,.0f}", subset=counts, na_rep="–")
+    if isinstance(df.index, pd.RangeIndex) and df.index.start == 0 and df.index.name is None:
+        styler = styler.hide(axis="index")
+    styles = [
+        {"selector": "td, th", "props": "padding: 0.25em 0.7em;"},
+    ]
     if caption:
-        styler = styler.set_caption(caption).set_table_styles(
-            [
-                {
-                    "selector": "caption",
-                    "props": "caption-side: top; font-weight: bold; text-align: left;",
-                }
-            ]
+        styler = styler.set_caption(caption)
+        styles.append(
+            {
+                "selector": "caption",
+                "props": "caption-side: top; font-weight: bold; text-align: left;",
+            }
         )
-    return styler
+    return styler.set_table_styles(styles)
 
 
 # ----------------------------------------------------------------------------- models
@@ -939,13 +1208,13 @@ def clip_summary(clip) -> str:
 
 
 def ground_truth_table(clips: dict) -> pd.DataFrame:
-    """What the generator wrote for some clips (rows: the given names).
+    """What the generator wrote for some clips (columns: the given names; rows: what).
 
     Examples
     --------
     >>> t = ground_truth_table({"sad": example_clip("emotion", "sadness", profile="tiny")})
-    >>> list(t.columns)[:3]
-    ['clip', 'class', 'key']
+    >>> list(t.index)[:3], list(t.columns)
+    (['clip', 'class', 'key'], ['sad'])
     """
     rows = {}
     for name, clip in clips.items():
@@ -959,7 +1228,8 @@ def ground_truth_table(clips: dict) -> pd.DataFrame:
             "tempo (BPM)": round(float(c["tempo_bpm"]), 1),
             "instruments": ", ".join(c["instruments"]),
         }
-    return pd.DataFrame.from_dict(rows, orient="index")
+    # one column per clip: the long chord lists wrap in a narrow page
+    return pd.DataFrame.from_dict(rows, orient="columns").astype(str)
 
 
 def chord_vector_change(a, b) -> pd.DataFrame:
@@ -1023,3 +1293,77 @@ def dataset_overview(summaries: dict) -> pd.DataFrame:
     df = pd.DataFrame.from_dict(rows, orient="index")
     df.index.name = "dataset"
     return df
+
+
+# ----------------------------------------------------------------------------- sections
+
+
+def results_section(
+    record: dict,
+    scheme: str | None = None,
+    *,
+    heading: str = "###",
+    title: str | None = None,
+    tests_models=PAPER_MODELS,
+) -> list:
+    """What a results chapter shows for one run, findings first, as display objects.
+
+    The heading and the computed :func:`verdict`, what the run evaluated, the
+    table in the paper's layout (:func:`paper_layout_html`), the figure, the
+    paired tests, the confusion matrices, and the long form of the table
+    (collapsed).
+    """
+    from IPython.display import Markdown
+
+    from mer_core import plots
+
+    scheme = _check_scheme(scheme or record["scheme"])
+    name = title or SCHEME_NAMES[scheme]
+    caption = table_caption(record, scheme)
+    long_form = style_table(comparison_table(record, scheme, long=True), caption=caption)
+    tests = paired_tests_table(record, models=tests_models, scheme=scheme)
+    return [
+        Markdown(f"{heading} {name}\n\n{verdict(record)}\n\n{run_description(record)}"),
+        paper_layout_html(record, scheme, caption=caption),
+        plots.plot_model_comparison(
+            record, paper=PAPER_TABLES[scheme], title=figure_caption(record, scheme)
+        ),
+        style_table(tests, caption="CNN-SVM against each other model, on the same folds"),
+        plots.plot_confusion_matrices(
+            record, models=[m for m in PAPER_MODELS if m in (record.get("confusion") or {})]
+        ),
+        collapsed(long_form, "Long form: every value, its interval and the gap to the paper"),
+    ]
+
+
+def real_run_note(record: dict | None) -> str:
+    """Markdown saying what the real-4Q result shown is: a live run, a recording, or none.
+
+    Examples
+    --------
+    >>> real_run_note(None)[:30]
+    '**No real 4Q data was given** '
+    >>> rec = {"dataset": "4q-dev", "n_clips": 600, "recorded": {"date": "2026-12-01 10:00 UTC",
+    ...        "command": "make record-4q DATA_4Q=../shared/data/4q-dev", "data": "4q-dev",
+    ...        "data_fingerprint": {"cnn": "abc123def456"}},
+    ...        "environment": {"versions": {"mer-core": "0.1.0", "torch": "2.13.0"}}}
+    >>> real_run_note(rec)[:60]
+    '**A recorded run, not executed by this build.** It was made '
+    """
+    if record is None:
+        return FOURQ_NOTE
+    description = run_description(record)
+    rec = record.get("recorded")
+    if not rec:
+        return f"**A live run of this build** on the real 4Q data. {description}"
+    versions = (record.get("environment") or {}).get("versions") or {}
+    shown = ", ".join(f"{k} {v}" for k, v in versions.items() if v)
+    prints = sorted({str(v)[:12] for v in (rec.get("data_fingerprint") or {}).values()})
+    return (
+        f"**A recorded run, not executed by this build.** It was made on {rec.get('date')} "
+        f"with `{rec.get('command')}` on the folder `{rec.get('data')}` "
+        f"(data fingerprint {', '.join(prints) or 'unknown'}; {shown}), and is committed in "
+        "`book/recorded/4q-dev/` (results and small tables only: no audio, no file names "
+        "beyond the public song ids). A build given the data (`make reproduce DATA_4Q=...`) "
+        f"shows its own live run instead; `make record-4q` records anew.\n\n{description}"
+    )

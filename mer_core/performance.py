@@ -8,14 +8,18 @@ run with its machine, load average and package versions.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
+
+_MODEL_NAMES = {"cnn": "CNN", "svm": "SVM", "lstm": "LSTM", "cnn_svm": "CNN-SVM"}
 
 __all__ = [
     "cluster_projection_table",
     "cluster_table",
     "features_table",
+    "run_note",
     "load_benchmark",
     "plot_training_scaling",
     "stages_table",
@@ -71,7 +75,7 @@ def training_table(record: dict) -> pd.DataFrame:
     rows = [
         {
             "dataset": r["dataset"],
-            "model": r["model"],
+            "model": _MODEL_NAMES.get(r["model"], r["model"]),
             "clips": r["n_clips"],
             "fit (s)": round(r["fit_s"], 2),
             "predict (s)": round(r["predict_s"], 2),
@@ -141,3 +145,53 @@ def cluster_projection_table(record: dict) -> pd.DataFrame:
     df = pd.DataFrame(table)
     df.index.name = "workers"
     return df
+
+
+def _no_paths(text: str) -> str:
+    """Absolute paths in a recorded string reduced to their last folder name."""
+    return re.sub(r"(?<![\w.])/(?:[\w.+-]+/)*([\w.+-]+)", r"\1", str(text))
+
+
+def run_note(record: dict) -> str:
+    """One paragraph (Markdown) on where and when a benchmark run was recorded.
+
+    Machine (CPUs, platform, Python), date (UTC), load average at the start and
+    the versions that shape the timings; data paths reduced to folder names.
+
+    Examples
+    --------
+    >>> rec = {"data": "real 4Q dev clips (/work/shared/data/4q-dev)", "machine": {
+    ...     "cpus": 2, "load_average_at_start": 1.86, "platform": "Linux-6", "python": "3.11.7",
+    ...     "time": "2026-11-24T06:52:57+0000", "versions": {"numpy": "2.4.6"}}}
+    >>> print(run_note(rec).replace(", load", ",\\nload").replace("; ", ";\\n"))
+    Recorded 2026-11-24 06:52 UTC on 2 CPUs (Linux-6, Python 3.11.7),
+    load average 1.86 at the start;
+    numpy 2.4.6. Data: real 4Q dev clips (4q-dev).
+    """
+    m = record.get("machine") or {}
+    when = str(m.get("time", "unknown date"))
+    match = re.match(r"(\d{4}-\d\d-\d\d)T(\d\d:\d\d)", when)
+    if match:
+        when = f"{match.group(1)} {match.group(2)} UTC"
+    versions = ", ".join(f"{k} {v}" for k, v in (m.get("versions") or {}).items())
+    load = m.get("load_average_at_start")
+    text = (
+        f"Recorded {when} on {m.get('cpus', '?')} CPUs ({m.get('platform', '?')}, "
+        f"Python {m.get('python', '?')}), load average "
+        f"{'?' if load is None else f'{load:.2f}'} at the start; {versions}."
+    )
+    if record.get("data"):
+        text += f" Data: {_no_paths(record['data'])}."
+    return text
+
+
+def cluster_note(record: dict) -> str:
+    """One paragraph (Markdown) on the cluster benchmark: speed-ups, overhead, agreement."""
+    return (
+        f"{record['profile']} profile, {record['scheme']}, {record['runs'][0]['n_clips']} "
+        f"clips; {record['machine']['cpus']} CPUs. Two workers against one: "
+        f"{record['speedup_2_vs_1_worker']:.2f}x; against local `N_JOBS=2`: "
+        f"{record['speedup_2_workers_vs_local']:.2f}x. Scheduler overhead per task: "
+        f"{record['per_task_overhead_s'] * 1e3:.1f} ms. Same F1 on every run: "
+        f"{record['same_f1_everywhere']}. {run_note(record)}"
+    )

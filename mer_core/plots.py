@@ -29,6 +29,7 @@ function                           figure
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -683,29 +684,35 @@ def plot_class_summary(per_class) -> Figure:
     if not per_class:
         raise ParameterError("no dataset to plot")
     n = len(per_class)
-    fig = _figure(max(4.0, 3.6 * n), 6)
-    axes = np.asarray(fig.subplots(2, n, squeeze=False))
+    # a row of bars that are all the same height says nothing: then the count is
+    # written in the title and only the durations are drawn
+    balanced = all(t["clips"].nunique() == 1 for t in per_class.values())
+    fig = _figure(max(4.0, 3.6 * n), 3.2 if balanced else 6)
+    axes = np.asarray(fig.subplots(1 if balanced else 2, n, squeeze=False))
     for j, (name, table) in enumerate(per_class.items()):
         labels = [str(v) for v in table.index]
         x = np.arange(len(labels))
         colours = [PALETTE[i % len(PALETTE)] for i in range(len(labels))]
-        ax = axes[0, j]
-        bars = ax.bar(x, table["clips"].to_numpy(dtype=float), color=colours)
-        ax.bar_label(bars, fmt="%d", fontsize="small")
-        ax.set_xticks(x, labels, rotation=30, ha="right")
-        ax.set(ylabel="clips" if j == 0 else "", title=f"{name}: clips per class")
-        ax.margins(y=0.15)
-        ax = axes[1, j]
+        if not balanced:
+            ax = axes[0, j]
+            bars = ax.bar(x, table["clips"].to_numpy(dtype=float), color=colours)
+            ax.bar_label(bars, fmt="%d", fontsize="small")
+            ax.set_xticks(x, labels, rotation=30, ha="right")
+            ax.set(ylabel="clips" if j == 0 else "", title=f"{name}: clips per class")
+            ax.margins(y=0.15)
+        ax = axes[-1, j]
         med = table["duration_median"].to_numpy(dtype=float)
         lo = med - table["duration_min"].to_numpy(dtype=float)
         hi = table["duration_max"].to_numpy(dtype=float) - med
         ax.errorbar(x, med, yerr=[lo, hi], fmt="o", color=PALETTE[7], capsize=4)
         ax.set_xticks(x, labels, rotation=30, ha="right")
-        ax.set(ylabel="duration (s)" if j == 0 else "", title="duration: median, min-max")
+        head = f"{name}: {int(table['clips'].iloc[0])} clips per class\n" if balanced else ""
+        ax.set(ylabel="duration (s)" if j == 0 else "", title=f"{head}duration: median, min-max")
         ax.set_xlim(-0.5, len(labels) - 0.5)
         ax.set_ylim(bottom=0)
-    axes[0, 0].set_ylabel("clips")
-    axes[1, 0].set_ylabel("duration (s)")
+    if not balanced:
+        axes[0, 0].set_ylabel("clips")
+    axes[-1, 0].set_ylabel("duration (s)")
     return fig
 
 
@@ -766,7 +773,6 @@ def plot_cue_distributions(
     nrows = -(-n // ncols)
     fig = _figure(3.0 * ncols + 0.5, 3.0 * nrows + 0.6)
     axes = np.asarray(fig.subplots(nrows, ncols, squeeze=False)).ravel()
-    rng = np.random.default_rng(0)  # jitter of the dots only
     x = np.arange(len(labels))
     colours = [PALETTE[i % len(PALETTE)] for i in range(len(labels))]
     for ax, cue in zip(axes, cues, strict=False):
@@ -776,23 +782,34 @@ def plot_cue_distributions(
             ax.bar(x, share, color=colours)
             ax.set(ylim=(0, 1), ylabel="share of clips in major", title="mode")
         else:
-            values = [g.astype(float).to_numpy() for g in groups]
-            ax.boxplot(
-                values,
-                positions=x,
-                widths=0.6,
-                showfliers=False,
-                medianprops={"color": PALETTE[7]},
+            import seaborn as sns
+
+            data = ground_truth[ground_truth["label"].isin(labels)]
+            data = pd.DataFrame(
+                {"label": data["label"].astype(str), "value": data[cue].astype(float)}
             )
-            for i, v in enumerate(values):
-                ax.plot(
-                    i + rng.uniform(-0.15, 0.15, v.size),
-                    v,
-                    "o",
-                    ms=3,
-                    alpha=0.6,
-                    color=colours[i],
+            with warnings.catch_warnings():
+                # seaborn 0.13 passes matplotlib 3.11 the deprecated `vert`
+                warnings.simplefilter("ignore", DeprecationWarning)
+                sns.boxplot(
+                    data=data,
+                    x="label",
+                    y="value",
+                    order=labels,
+                    ax=ax,
+                    showfliers=False,
+                    width=0.6,
+                    fill=False,
+                    color=PALETTE[7],
+                    linewidth=1,
                 )
+            rng = np.random.default_rng(0)  # jitter of the dots only
+            for i, lab in enumerate(labels):
+                v = data.loc[data["label"] == lab, "value"].to_numpy()
+                ax.plot(
+                    i + rng.uniform(-0.15, 0.15, v.size), v, "o", ms=3, alpha=0.6, color=colours[i]
+                )
+            ax.set_xlabel("")
             spec = CUE_TABLE.get(cue)
             unit = spec.unit if spec is not None else ""
             nice = {"tempo_bpm": "tempo", "timing_jitter_ms": "timing jitter"}.get(
@@ -968,7 +985,10 @@ def plot_model_comparison(
 def plot_confusion_matrices(
     record: dict, *, models: Sequence[str] = _PAPER_MODELS, title: str | None = None
 ) -> Figure:
-    """Confusion matrices summed over folds, each row normalised, counts in the cells.
+    """Confusion matrices summed over folds: seaborn heatmaps, rows normalised, counts shown.
+
+    Two matrices per row, each large enough to read every cell's share and
+    count at the book's page width.
 
     Examples
     --------
@@ -978,40 +998,53 @@ def plot_confusion_matrices(
     >>> ax.get_xlabel(), ax.get_ylabel(), ax.texts[0].get_text()
     ('predicted class', 'true class', '0.75\\n(3)')
     """
+    import seaborn as sns
+
     confusion = record.get("confusion") or {}
     models = [m for m in models if m in confusion]
     if not models:
         raise ParameterError("none of the models has a confusion matrix in the record")
     labels = list(record["labels"])
     n = len(models)
-    ncols = min(4, n)
+    ncols = min(2, n)
     nrows = -(-n // ncols)
-    fig = _figure(3.1 * ncols + 1.0, 3.1 * nrows + 0.5)
+    size = 3.2 + 0.35 * len(labels)
+    fig = _figure(size * ncols + 1.2, size * nrows + 0.6)
     axes = np.asarray(fig.subplots(nrows, ncols, squeeze=False)).ravel()
-    im = None
-    for ax, model in zip(axes, models, strict=False):
+    for k, (ax, model) in enumerate(zip(axes, models, strict=False)):
         counts = np.asarray(confusion[model], dtype=float)
         rows = counts.sum(axis=1, keepdims=True)
         norm = np.divide(counts, rows, out=np.zeros_like(counts), where=rows > 0)
-        im = ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
-        for i in range(counts.shape[0]):
-            for j in range(counts.shape[1]):
-                ax.text(
-                    j,
-                    i,
-                    f"{norm[i, j]:.2f}\n({int(counts[i, j])})",
-                    ha="center",
-                    va="center",
-                    fontsize="x-small",
-                    color="white" if norm[i, j] > 0.6 else "black",
-                )
-        ax.set_xticks(range(len(labels)), labels, rotation=40, ha="right", fontsize="small")
-        ax.set_yticks(range(len(labels)), labels, fontsize="small")
-        ax.set(xlabel="predicted class", ylabel="true class", title=_title(record, model))
+        annot = np.array(
+            [
+                [f"{norm[i, j]:.2f}\n({int(counts[i, j])})" for j in range(counts.shape[1])]
+                for i in range(counts.shape[0])
+            ]
+        )
+        sns.heatmap(
+            pd.DataFrame(norm, index=labels, columns=labels),
+            ax=ax,
+            cmap="Blues",
+            vmin=0,
+            vmax=1,
+            annot=annot,
+            fmt="",
+            annot_kws={"fontsize": 11},
+            xticklabels=labels,
+            yticklabels=labels,
+            cbar=k == n - 1,
+            cbar_kws={"label": "share of the true class"},
+            square=True,
+            linewidths=0.5,
+            linecolor="white",
+        )
+        ax.tick_params(axis="x", labelrotation=30, labelsize=10)
+        ax.tick_params(axis="y", labelrotation=0, labelsize=10)
+        ax.set(xlabel="predicted class", ylabel="true class")
+        ax.set_title(_title(record, model), fontsize=12)
     for ax in axes[n:]:
         ax.set_visible(False)
-    fig.colorbar(im, ax=axes[:n].tolist(), label="share of the true class", shrink=0.8)
-    fig.suptitle(title or "Confusion matrices (summed over folds; share of row, count)")
+    fig.suptitle(title or "Confusion matrices (summed over folds; share of the row and count)")
     return fig
 
 

@@ -30,7 +30,15 @@ from dataclasses import dataclass, field
 
 from mer_core.errors import ParameterError
 
-__all__ = ["Scheme", "SCHEMES", "get_scheme"]
+__all__ = ["QUADRANT_MEANINGS", "Scheme", "SCHEMES", "describe_label", "get_scheme"]
+
+#: What each Russell quadrant means, in words.
+QUADRANT_MEANINGS = {
+    "Q1": "positive valence, high arousal: happy, excited",
+    "Q2": "negative valence, high arousal: angry, tense",
+    "Q3": "negative valence, low arousal: sad",
+    "Q4": "positive valence, low arousal: calm, relaxed",
+}
 
 
 @dataclass(frozen=True)
@@ -127,3 +135,26 @@ def get_scheme(name: str) -> Scheme:
     if key not in SCHEMES:
         raise ParameterError(f"unknown scheme {name!r}; expected one of {sorted(SCHEMES)}")
     return SCHEMES[key]
+
+
+def describe_label(scheme, label: str) -> str:
+    """A class label with what it means, e.g. ``"Q3 (negative valence, low arousal: sad)"``.
+
+    Examples
+    --------
+    >>> describe_label("4q", "Q3")
+    'Q3 (negative valence, low arousal: sad)'
+    >>> describe_label("emotion", "sadness")
+    'sadness (Q3: negative valence, low arousal)'
+    """
+    try:
+        sch = get_scheme(scheme) if isinstance(scheme, str) else scheme
+    except ValueError:  # an unknown scheme: the label alone
+        return str(label)
+    quadrant = sch.quadrant.get(label)
+    if quadrant is None:
+        return str(label)
+    meaning = QUADRANT_MEANINGS[quadrant]
+    if quadrant == label:
+        return f"{label} ({meaning})"
+    return f"{label} ({quadrant}: {meaning.split(':')[0]})"

@@ -273,15 +273,35 @@ def test_csv_same_path_twice_is_an_error(tmp_path):
         load_csv(csv, scheme="4q")
 
 
-@pytest.mark.parametrize("where", ["relative", "absolute"])
-def test_csv_path_outside_root(tmp_path, where):
+def test_csv_relative_path_climbing_out_is_an_error_with_a_hint(tmp_path):
     root = _csv_dataset(tmp_path)
-    outside = wav(tmp_path / "outside.wav")
-    entry = "../outside.wav" if where == "relative" else str(outside)
+    wav(tmp_path / "outside.wav")
     csv = root / "manifest.csv"
-    csv.write_text(csv.read_text() + f"{entry},q1,x,0,y\n")
-    with pytest.raises(MerError, match=r"outside the dataset root .*outside\.wav"):
+    csv.write_text(csv.read_text() + "../outside.wav,q1,x,0,y\n")
+    with pytest.raises(
+        MerError, match=r"1 relative path\(s\) climb out .*\.\./outside\.wav.*absolute"
+    ):
         load_csv(csv, scheme="4q")
+
+
+def test_csv_absolute_paths_to_the_users_files_work(tmp_path):
+    """A CSV anywhere listing the user's own files by absolute path (the usual case)."""
+    root = _csv_dataset(tmp_path)
+    outside = wav(tmp_path / "music" / "outside.wav")
+    csv = root / "manifest.csv"
+    csv.write_text(csv.read_text() + f"{outside},q1,x,0,y\n")
+    m = load_csv(csv, scheme="4q")
+    assert str(outside) in m["path"].tolist()
+    elsewhere = tmp_path / "lists"
+    elsewhere.mkdir()
+    rows = [line.split(",", 1) for line in csv.read_text().splitlines()[1:]]
+    text = "path,label,artist,valence,notes\n" + "".join(
+        f"{p if p.startswith('/') else root / p},{rest}\n" for p, rest in rows
+    )
+    (elsewhere / "mine.csv").write_text(text)
+    assert len(load_csv(elsewhere / "mine.csv", scheme="4q")) == len(m)
+    with pytest.raises(MerError, match="outside the dataset root"):
+        load_csv(csv, scheme="4q", root=root)  # an explicit root still confines them
 
 
 def test_csv_missing_file(tmp_path):

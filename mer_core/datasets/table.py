@@ -17,6 +17,7 @@ Format, documented:
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -24,6 +25,8 @@ import pandas as pd
 from mer_core.datasets.manifest import (
     COLUMNS,
     DEFAULT_MAX_IMBALANCE,
+    _abspath,
+    _inside,
     _listing,
     canonical_label,
     make_manifest,
@@ -88,8 +91,9 @@ def load_csv(
     manifest_csv : str or Path
         CSV with ``path`` and ``label`` columns (see the module docstring).
     root : str or Path, optional
-        The dataset folder: relative paths start there and every path must lie
-        inside it. Defaults to the CSV file's folder.
+        The dataset folder: relative paths start there and must stay inside
+        it (``../`` out of it is an error); absolute paths may point anywhere
+        unless a root is given. Defaults to the CSV file's folder.
     scheme : Scheme or str, optional
         Labels must belong to it; ``None`` takes the labels found.
     allow_empty, max_imbalance, duplicates
@@ -155,10 +159,26 @@ def load_csv(
             table[name] = table[name].replace("", None)
 
     records = table.to_dict("records")
+    climbing, absolute = [], False
     for line, rec in enumerate(records, start=2):
-        rec["path"] = resolve_path(rec["path"], base)
+        given = str(rec["path"]).strip()
+        rec["path"] = resolve_path(given, base)
+        if os.path.isabs(given):
+            absolute = True
+        elif not _inside(rec["path"], _abspath(base)):
+            climbing.append(given)
         if scheme is not None:
             rec["label"] = canonical_label(rec["label"], scheme, where=f"{where} line {line}")
+    if climbing:
+        raise MerError(
+            f"{manifest_csv}: {len(climbing)} relative path(s) climb out of the folder they "
+            f"are relative to ({base}): {_listing(climbing)}; write them as absolute paths, "
+            "or put the CSV in (or give as root) a folder that holds every clip"
+        )
+    # Absolute paths are the user's own files wherever they are (only an explicit
+    # root confines them): the dataset root is then the folder that holds them all.
+    if absolute and root is None:
+        base = Path(os.path.commonpath([_abspath(base), *(r["path"] for r in records)]))
     manifest = make_manifest(records, root=base, scheme=scheme, source="csv")
     return validate_manifest(
         manifest, allow_empty=allow_empty, max_imbalance=max_imbalance, duplicates=duplicates
