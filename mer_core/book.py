@@ -477,7 +477,7 @@ def check_recorded(record: dict) -> list[str]:
     """What makes a recorded run unfit for the current code (empty: fit).
 
     Checks the record's fields, that its models are exactly the current
-    paper models and ablations (:mod:`mer_core.experiments`), that every
+    models of a real-data run (:data:`~mer_core.experiments.REAL_DATA_MODELS`), that every
     model has a summary row with the five table columns and a confusion
     matrix, and that the paired tests compare CNN-SVM with every other model.
 
@@ -486,12 +486,12 @@ def check_recorded(record: dict) -> list[str]:
     >>> check_recorded({"models": ["cnn"]})[:2]
     ['missing field dataset', 'missing field scheme']
     """
-    from mer_core.experiments import ABLATIONS, PAPER_MODELS
+    from mer_core.experiments import REAL_DATA_MODELS
 
     problems = [f"missing field {k}" for k in _REQUIRED if k not in record]
     if problems:
         return problems
-    expected = list(PAPER_MODELS + ABLATIONS)
+    expected = list(REAL_DATA_MODELS)
     if list(record["models"]) != expected:
         problems.append(f"models {record['models']} differ from the current {expected}")
     rows = {r.get("model"): r for r in record["summary"]}

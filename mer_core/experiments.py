@@ -41,6 +41,7 @@ __all__ = [
     "MODELS",
     "PAPER_MODELS",
     "PAPER_RECIPE",
+    "REAL_DATA_MODELS",
     "ModelSpec",
     "build_estimator",
     "evaluate_manifest",
@@ -166,6 +167,10 @@ ABLATIONS = (
     "lstm_mel",
     *PAPER_RECIPE,
 )
+
+#: The models evaluated on real audio by default: all but the ablations that need a
+#: second feature extraction (they also train their own networks, doubling the cost).
+REAL_DATA_MODELS = tuple(m for m in PAPER_MODELS + ABLATIONS if not MODELS[m].features)
 
 #: Network training budgets (parameters of the network classifiers). ``paper``
 #: trains each model as its recipe says; the others cap the cost (and win over

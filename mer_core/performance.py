@@ -86,6 +86,22 @@ def training_table(record: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def cli_table(record: dict) -> pd.DataFrame:
+    """Wall time of the commands a user runs: ``mer train`` and ``mer predict`` (4Q clips).
+
+    Examples
+    --------
+    >>> cli_table({"cli": [{"step": "mer predict, per clip", "seconds": 0.0741}]})
+                           seconds
+    command
+    mer predict, per clip     0.07
+    """
+    rows = [
+        {"command": r["step"], "seconds": round(r["seconds"], 2)} for r in record.get("cli", [])
+    ]
+    return pd.DataFrame(rows, columns=["command", "seconds"]).set_index("command")
+
+
 def plot_training_scaling(record: dict):
     """Fit time against number of clips, one line per (dataset, model)."""
     import matplotlib.pyplot as plt

@@ -176,7 +176,12 @@ def ensure_results(
         The run's ``results.json`` record.
     """
     from mer_core.datasets import load_dataset
-    from mer_core.experiments import ABLATIONS, MODELS, PAPER_MODELS, evaluate_manifest
+    from mer_core.experiments import (
+        ABLATIONS,
+        PAPER_MODELS,
+        REAL_DATA_MODELS,
+        evaluate_manifest,
+    )
     from mer_core.extract import FeatureConfig
     from mer_core.schemes import get_scheme
 
@@ -205,12 +210,7 @@ def ensure_results(
             if n_repeats is None:
                 n_repeats = REAL_DATA_REPEATS
     if models is None:
-        models = list(PAPER_MODELS + ABLATIONS)
-        if data is not None:
-            # ablations that need a second feature extraction (pre-emphasis) also
-            # train their own networks: left out on real audio, where they would
-            # double the cost of the run
-            models = [m for m in models if not MODELS[m].features]
+        models = REAL_DATA_MODELS if data is not None else PAPER_MODELS + ABLATIONS
     models = list(models)
     return evaluate_manifest(
         manifest,
