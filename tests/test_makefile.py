@@ -10,9 +10,11 @@ notebook (and rebuilds the book), and a failing notebook builds no book.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -38,11 +40,21 @@ else
 fi
 """
 FAKE_PAPERMILL = """#!/bin/bash
-# papermill --log-output --kernel python3 -f PARAMS IN.ipynb OUT.ipynb
-echo "papermill $6" >> "$FAKE_LOG"
-if grep -q RAISE "$6"; then echo "PapermillExecutionError in $6" >&2; exit 1; fi
-cp "$6" "$7"
+# papermill [options] -f PARAMS IN.ipynb OUT.ipynb
+in=${@: -2:1}; out=${@: -1}
+echo "papermill $in" >> "$FAKE_LOG"
+if grep -q RAISE "$in"; then echo "PapermillExecutionError in $in" >&2; exit 1; fi
+cp "$in" "$out"
 """
+FAKE_PYTHON = """#!/bin/bash
+if [ "$3" = verdicts ]; then
+  echo "verdicts" >> "$FAKE_LOG"
+  while [ $# -gt 0 ]; do [ "$1" = --out ] && out=$2; shift; done
+  mkdir -p "$(dirname "$out")" && echo "verdicts" > "$out"; exit 0
+fi
+exec "{python}" "$@"
+"""
+EMPTY_NOTEBOOK = '{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}\n'
 FAKE_BOOK = """#!/bin/bash
 # jupyter-book build BOOK ...
 echo "jupyter-book $2" >> "$FAKE_LOG"
@@ -58,7 +70,7 @@ def project(tmp_path) -> Path:
     (root / "pyproject.toml").write_text("[project]\nname = 'fake'\n")
     (root / "notebooks").mkdir()
     for name in NOTEBOOKS:
-        (root / "notebooks" / f"{name}.ipynb").write_text('{"cells": []}\n')
+        (root / "notebooks" / f"{name}.ipynb").write_text(EMPTY_NOTEBOOK)
     (root / "book").mkdir()
     (root / "book" / "_toc.yml").write_text("root: intro\n")
     (root / "book" / "intro.md").write_text("# Intro\n")
@@ -73,12 +85,23 @@ def project(tmp_path) -> Path:
     (bin_dir / "jupyter-book").write_text(FAKE_BOOK)
     for tool in bin_dir.iterdir():
         tool.chmod(0o755)
+    # the Makefile's own helper (python -m mer_core.book: parameters, page preparation,
+    # the verdicts page) is real: it only reads and writes files of the build folder
+    # (except the verdicts page, which needs real results: a stand-in writes it)
+    (bin_dir / "python").write_text(FAKE_PYTHON.format(python=sys.executable))
+    (bin_dir / "python").chmod(0o755)
     # every source is old; the install stamp is newer than the Makefile and pyproject
     past = time.time() - 3600
     for path in root.rglob("*"):
         os.utime(path, (past, past))
     (root / ".venv" / ".installed").touch()
     return root
+
+
+def _notebook(code: str) -> str:
+    cell = {"cell_type": "code", "source": code, "metadata": {}, "outputs": []}
+    cell["execution_count"] = None
+    return json.dumps({"cells": [cell], "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
 
 
 def _make(project: Path, *args: str) -> subprocess.CompletedProcess:
@@ -117,14 +140,14 @@ def test_editing_one_notebook_re_executes_only_it(project):
     assert _make(project, "reproduce").returncode == 0
     _calls(project)
     edited = project / "notebooks" / "02_second.ipynb"
-    edited.write_text('{"cells": [], "metadata": {}}\n')
+    edited.write_text(_notebook("x = 1"))  # a change of code (outputs alone re-run nothing)
     again = _make(project, "reproduce")
     assert again.returncode == 0, again.stdout + again.stderr
     assert _calls(project) == ["papermill 02_second.ipynb", "jupyter-book build/tiny/book"]
 
 
 def test_a_failing_notebook_builds_no_book(project):
-    (project / "notebooks" / "02_second.ipynb").write_text('{"cells": ["RAISE"]}\n')
+    (project / "notebooks" / "02_second.ipynb").write_text(_notebook("RAISE"))
     run = _make(project, "reproduce")
     assert run.returncode != 0
     assert "notebook notebooks/02_second.ipynb failed" in run.stderr and "no book" in run.stderr
