@@ -400,7 +400,7 @@ def load_run(build_dir, name: str, *, seed: int | None = None) -> dict:
             f"no results for {name!r} in the build folder: run `make reproduce` "
             f"(or `mer pipeline results`) first"
         )
-    record = json.loads(path.read_text())
+    record = _with_per_class(json.loads(path.read_text()), path.parent)
     if seed is not None and record.get("seed") != seed:
         raise MerError(
             f"the {name} results were made with seed {record.get('seed')}, not {seed}: "
@@ -470,7 +470,17 @@ def load_recorded(path) -> dict | None:
         path = path / "results.json"
     if not path.is_file():
         return None
-    return json.loads(path.read_text())
+    return _with_per_class(json.loads(path.read_text()), path.parent)
+
+
+def _with_per_class(record: dict, folder: Path) -> dict:
+    """Attach the run's per-class scores (``per_class.csv`` beside its results.json)."""
+    import pandas as pd
+
+    table = folder / "per_class.csv"
+    if "per_class" not in record and table.is_file():
+        record["per_class"] = pd.read_csv(table).to_dict(orient="records")
+    return record
 
 
 def check_recorded(record: dict) -> list[str]:
