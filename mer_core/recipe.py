@@ -39,6 +39,7 @@ import pandas as pd
 
 __all__ = [
     "CONFIGURATIONS_TRIED",
+    "all_models_table",
     "PUBLISHED",
     "TARGETS",
     "calibration_table",
@@ -130,6 +131,41 @@ def recipe_table(record: dict) -> pd.DataFrame:
         row["target met"] = "yes" if ours["f1"] >= TARGETS[model] else "no"
         rows.append(row)
     return pd.DataFrame(rows).set_index("model")
+
+
+def all_models_table(record: dict) -> pd.DataFrame:
+    """Every model of a run, one row each: ``mean [95 % CI]`` per metric (compact).
+
+    Examples
+    --------
+    >>> row = {"model": "cnn", "f1": 0.5, "f1_ci_low": 0.4, "f1_ci_high": 0.6}
+    >>> all_models_table({"summary": [row]}).loc["CNN", "F1"]
+    '0.500 [0.400, 0.600]'
+    """
+    from mer_core.experiments import MODELS
+
+    summary = _summary(record)
+    columns = {
+        "accuracy": "Accuracy",
+        "precision": "Precision",
+        "recall": "Recall",
+        "f1": "F1",
+        "training_seconds": "Training time (s)",
+    }
+    rows = {}
+    for model in summary.index:
+        row = {}
+        for key, name in columns.items():
+            if key not in summary or not np.isfinite(summary.loc[model, key]):
+                continue
+            digits = 0 if key == "training_seconds" else 3
+            values = [summary.loc[model, k] for k in (key, f"{key}_ci_low", f"{key}_ci_high")]
+            mean, low, high = (f"{v:.{digits}f}" for v in values)
+            row[name] = f"{mean} [{low}, {high}]"
+        rows[MODELS[model].title if model in MODELS else model] = row
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    table.index.name = "model"
+    return table
 
 
 def quadrant_table(record: dict, models=None) -> pd.DataFrame:

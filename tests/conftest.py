@@ -127,14 +127,88 @@ def results_tables(html: str) -> list[dict]:
                 table["cells"].append((row, label, col, text))
 
     Parser().feed(html)
+    layout = layout_tables(html)
+    # a paper-layout table has no Styler cells: it is read by layout_tables
+    return [t for t in tables if t["cells"] or not layout] + layout
+
+
+def layout_tables(html: str) -> list[dict]:
+    """The book's paper-layout tables (``table.mer-layout``), in :func:`results_tables`' form.
+
+    A data cell's text is the reproduced value (``span.mer-ours``: mean and
+    interval); the paper's value beside it is left out, as the paper does not
+    report every value.
+    """
+    from html.parser import HTMLParser
+
+    tables, state = [], {}
+
+    class Parser(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            classes = (dict(attrs).get("class") or "").split()
+            if tag == "table":
+                state.clear()
+                state["on"] = "mer-layout" in classes
+                if state["on"]:
+                    tables.append({"caption": "", "headings": {}, "cells": [], "labels": {}})
+                    state.update(row=-1, head=[], text=None, where=None)
+                return
+            if not state.get("on"):
+                return
+            if tag == "tr":
+                state["row"] += 1
+                state["col"] = -1
+            elif tag in ("th", "caption"):
+                state["where"], state["text"] = tag, []
+            elif tag == "td":
+                state["col"] += 1
+                state["where"], state["text"] = "td", []
+                state["ours"] = False
+            elif tag == "span" and "mer-ours" in classes and state.get("where") == "td":
+                state["ours"] = True
+
+        def handle_data(self, data):
+            if not state.get("on") or state.get("text") is None:
+                return
+            if state["where"] != "td" or state.get("ours"):
+                state["text"].append(data)
+
+        def handle_endtag(self, tag):
+            if not state.get("on"):
+                return
+            table = tables[-1]
+            if tag == "table":
+                state["on"] = False
+            elif tag == "span":
+                state["ours"] = False
+            elif tag in ("th", "td", "caption") and state.get("text") is not None:
+                text = "".join(state["text"]).strip()
+                state["text"] = None
+                if tag == "caption":
+                    table["caption"] = text
+                elif tag == "th" and state["row"] == 0:
+                    state["head"].append(text)
+                elif tag == "th":
+                    table["labels"][state["row"]] = [text]
+                else:
+                    row, col = state["row"], state["col"]
+                    table["headings"][col] = [state["head"][col + 1]]
+                    label = " ".join(table["labels"].get(row, []))
+                    table["cells"].append((row, label, col, text))
+
+    Parser().feed(html)
     return tables
 
 
 def _number(text: str) -> bool:
+    """A finite number, or a finite mean with its interval (``0.21 [0.07, 0.34]``)."""
     import math
+    import re
 
+    match = re.fullmatch(r"(\S+) \[(\S+), (\S+)\]", text.strip())
+    parts = match.groups() if match else [text]
     try:
-        return math.isfinite(float(text.replace(",", "").rstrip("%")))
+        return all(math.isfinite(float(p.replace(",", "").rstrip("%"))) for p in parts)
     except ValueError:
         return False
 
