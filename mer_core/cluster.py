@@ -225,13 +225,18 @@ def _check_here(readable: list[str], writable: list[str]) -> dict:
             os.unlink(tmp)
         except OSError as exc:
             problems.append(f"cannot write into {d} ({exc.strerror or exc})")
-    return {"problems": problems, "versions": _versions()}
+    return {
+        "problems": problems,
+        "versions": _versions(),
+        "allocator_tuned": tune_worker_allocator(),
+    }
 
 
 def check_workers(client, *, readable=(), writable=(), address: str = "") -> dict:
     """Check that every worker sees ``readable`` and can write into ``writable``.
 
-    Returns the workers' descriptions; raises :class:`~mer_core.errors.MerError`
+    Returns the workers' descriptions (with ``allocator_tuned``: see
+    :func:`tune_worker_allocator`); raises :class:`~mer_core.errors.MerError`
     naming the first worker and path at fault, or a version that differs from
     this process's.
     """
@@ -261,6 +266,8 @@ def check_workers(client, *, readable=(), writable=(), address: str = "") -> dic
                 f"worker {worker} runs {name} {there}, this machine {here}; "
                 "workers need the same versions for the same results"
             )
+        if worker in workers:
+            workers[worker]["allocator_tuned"] = rep["allocator_tuned"]
     return workers
 
 
@@ -271,8 +278,47 @@ def _chunk(items: list, size: int) -> list[list]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
-def _run_chunk(func: Callable, chunk: list, common: tuple) -> list:
-    """Run on a worker: ``func(item, *common)`` for each item of a chunk."""
+#: glibc ``mallopt`` parameters and the values a worker process gets (see
+#: :func:`tune_worker_allocator`).
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+WORKER_MALLOC = {"mmap_threshold": 32 * 2**20, "trim_threshold": 64 * 2**20}
+_TUNED: dict = {}
+
+
+def tune_worker_allocator() -> bool:
+    """Give this process glibc's usual allocator thresholds; True when they were set.
+
+    A Dask nanny starts its worker with ``MALLOC_TRIM_THRESHOLD_=65536``
+    (``distributed.nanny.pre-spawn-environ``), which also switches off glibc's
+    adaptive mmap threshold: every buffer over 128 KiB is then a fresh ``mmap``
+    and ``munmap``, and training a network (many such tensors per batch) took
+    1.8x as long on a worker as in a plain process (measured; see
+    ``benchmarks/bench_cluster.py``). Called once per worker process before
+    its first task; it sets the mmap threshold to 32 MiB (the cap glibc's
+    adaptive rule grows to) and the trim threshold to twice that. The numbers
+    do not change (only where memory comes from). Elsewhere than glibc it does
+    nothing.
+    """
+    if "done" in _TUNED:
+        return _TUNED["done"]
+    ok = False
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6")
+        ok = bool(libc.mallopt(_M_MMAP_THRESHOLD, WORKER_MALLOC["mmap_threshold"])) and bool(
+            libc.mallopt(_M_TRIM_THRESHOLD, WORKER_MALLOC["trim_threshold"])
+        )
+    except (OSError, AttributeError):
+        ok = False
+    _TUNED["done"] = ok
+    return ok
+
+
+def _run_chunk(func: Callable, chunk: list, common: tuple, *_after) -> list:
+    """Run on a worker: ``func(item, *common)`` for each item of a chunk (``_after``:
+    results of the chunks it had to wait for, unused)."""
+    tune_worker_allocator()
     return [func(item, *common) for item in chunk]
 
 
@@ -287,6 +333,7 @@ def map_tasks(
     chunk_size: int | None = None,
     readable=(),
     writable=(),
+    after=None,
 ) -> Iterator:
     """``func(item, *common)`` for every item, here, in processes, or on a Dask cluster.
 
@@ -314,6 +361,12 @@ def map_tasks(
     readable, writable : sequence of path
         Paths every worker must be able to read, and folders it must be able
         to write into (checked once before any task is sent).
+    after : dict of int -> int, optional
+        ``{i: j}``: on a cluster, item ``i`` starts only once item ``j`` (an
+        earlier one) has finished, for a task that reuses what another one
+        leaves in a cache (a CNN-SVM fold waits for its fold's CNN instead of
+        training the same network at the same time). Locally items run in
+        order anyway.
 
     Yields
     ------
@@ -324,7 +377,9 @@ def map_tasks(
     if address is None:
         yield from _map_local(func, items, common, n_jobs, ordered)
     else:
-        yield from _map_dask(func, items, common, address, ordered, chunk_size, readable, writable)
+        yield from _map_dask(
+            func, items, common, address, ordered, chunk_size, readable, writable, after or {}
+        )
 
 
 def _map_local(func, items, common, n_jobs, ordered):
@@ -344,7 +399,7 @@ def _map_local(func, items, common, n_jobs, ordered):
 MAX_RESENDS = 5
 
 
-def _map_dask(func, items, common, address, ordered, chunk_size, readable, writable):
+def _map_dask(func, items, common, address, ordered, chunk_size, readable, writable, after):
     from distributed.client import FutureCancelledError
 
     client = get_client(address)
@@ -357,18 +412,23 @@ def _map_dask(func, items, common, address, ordered, chunk_size, readable, writa
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
         raise ParameterError(f"chunk_size must be a positive integer, got {chunk_size!r}")
     chunks = _chunk(items, chunk_size)
+    chunks_items = _chunk(list(range(len(items))), chunk_size)
     state = {"shared": [], "resends": 0}
 
     def submit(indices) -> dict:
         """Send the shared arguments (to every worker once) and the chunks ``indices``."""
         if common:
             state["shared"] = client.scatter(list(common), broadcast=True, hash=False)
-        return {
-            client.submit(
-                _run_chunk, func, chunks[i], tuple(state["shared"]), pure=False, priority=-i
-            ): i
-            for i in indices
-        }
+        futures = {}
+        for i in indices:
+            # a chunk waits for the chunks holding the items its items wait for
+            # (among those sent now: a finished or lost one is not waited for)
+            wait = {after[j] // chunk_size for j in chunks_items[i] if j in after}
+            deps = [futures[d] for d in sorted(wait) if d != i and d in futures]
+            futures[i] = client.submit(
+                _run_chunk, func, chunks[i], tuple(state["shared"]), *deps, pure=False, priority=-i
+            )
+        return {f: i for i, f in futures.items()}
 
     pending = submit(range(len(chunks)))  # future -> chunk index
     done_results: dict[int, list] = {}

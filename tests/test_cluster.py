@@ -20,9 +20,11 @@ import pytest
 from mer_core.cli import main as cli_main
 from mer_core.cluster import (
     SCHEDULER_ENV,
+    check_workers,
     close_client,
     describe_engine,
     get_client,
+    map_tasks,
     resolve_scheduler,
 )
 from mer_core.datasets import load_dataset
@@ -247,6 +249,56 @@ def test_evaluation_on_the_cluster_equals_local_and_says_where_it_ran(cluster, c
         "threads": 2,
     }
     _fold_files_are_whole(tmp_path / "remote")
+
+
+def test_a_task_can_wait_for_another_on_the_cluster(cluster, tmp_path):
+    # a CNN-SVM fold waits for its fold's CNN (it loads the network the CNN leaves
+    # in the cache instead of training the same one at the same time on another worker)
+    def mark_or_look(item, folder: str) -> bool:  # local: shipped by value
+        name, seconds, look_for = item
+        if look_for is not None:
+            return os.path.exists(os.path.join(folder, look_for))
+        time.sleep(seconds)
+        Path(folder, name).touch()
+        return True
+
+    items = [("a", 2.0, None), ("b", 0.0, "a")]
+    common = (str(tmp_path),)
+    waited = map_tasks(mark_or_look, items, common=common, scheduler=cluster.address, after={1: 0})
+    assert list(waited) == [True, True]
+    Path(tmp_path, "a").unlink()
+    free = map_tasks(mark_or_look, items, common=common, scheduler=cluster.address)
+    assert list(free) == [True, False]  # without: both at once on the two workers
+
+
+def test_fits_that_share_a_network_wait_for_its_first_fit():
+    from mer_core.evaluation.protocol import _network_order
+    from mer_core.experiments import build_estimator
+
+    names = ["cnn", "svm", "cnn_svm", "cnn_paper", "cnn_svm_paper", "cnn_svm_no_chords"]
+    tasks = [
+        (n, build_estimator(n, budget="tiny", network_cache="nets"), k, None, None, None)
+        for n in names
+        for k in range(2)
+    ]
+    pos = {(t[0], t[2]): i for i, t in enumerate(tasks)}
+    expected = {}
+    for k in range(2):
+        expected[pos["cnn_svm", k]] = pos["cnn", k]
+        expected[pos["cnn_svm_no_chords", k]] = pos["cnn", k]
+        expected[pos["cnn_svm_paper", k]] = pos["cnn_paper", k]
+    assert _network_order(tasks, seed=0) == expected
+    # without a network cache there is nothing to wait for
+    bare = [(n, build_estimator(n, budget="tiny"), 0, None, None, None) for n in names]
+    assert _network_order(bare, seed=0) == {}
+
+
+def test_workers_get_the_usual_allocator_thresholds(cluster):
+    # the nanny's MALLOC_TRIM_THRESHOLD_ fixes glibc's mmap threshold at 128 KiB
+    # (networks train 1.8x slower); the start-up check resets it on every worker
+    client = get_client(cluster.address)
+    workers = check_workers(client, address=cluster.address)
+    assert [w["allocator_tuned"] for w in workers.values()] == [True, True]
 
 
 def test_stopped_client_restarted_reuses_folds_and_features(cluster, corpus, tmp_path):

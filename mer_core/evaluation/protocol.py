@@ -370,6 +370,7 @@ def run_cv(
         ordered=False,
         chunk_size=1,
         writable=writable,
+        after=_network_order(tasks, seed),
     )
     # fold records are written here only, once each, as the fits come back
     for record in fits:
@@ -385,6 +386,21 @@ def run_cv(
     for r in records:
         r["training_seconds"] = training_seconds(r)
     return CVResult(folds=records, labels=labels, y=y, n_splits=n_splits)
+
+
+def _network_order(tasks: list, seed: int) -> dict[int, int]:
+    """``{i: j}``: task ``i`` trains the same network as the earlier task ``j`` (same
+    fold, same :meth:`~mer_core.models.base.NetworkMixin.network_signature`), so on a
+    cluster it waits for ``j`` and loads the network from the cache."""
+    first, after = {}, {}
+    for i, (_, model, k, *_rest) in enumerate(tasks):
+        signature = getattr(model, "network_signature", None)
+        if signature is None or getattr(model, "network_cache", None) is None:
+            continue
+        owner = first.setdefault((k, signature(seed + k)), i)
+        if owner != i:
+            after[i] = owner
+    return after
 
 
 def _fold_path(run_dir, name: str, k: int):

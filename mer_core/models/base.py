@@ -332,6 +332,28 @@ class NetworkMixin:
         k = check_positive(self.n_networks, "n_networks", integer=True)
         return [int(seed) if m == 0 else int((seed + 7919 * m) % 2**31) for m in range(k)]
 
+    def network_signature(self, seed: int) -> str:
+        """What the trained network depends on besides the training data.
+
+        Two estimators with the same signature, fitted on the same clips, train
+        (or load) the same network: cross-validation on a cluster runs the
+        second after the first, so it finds the network in ``network_cache``.
+        """
+        from mer_core.io import json_digest
+
+        settings = dataclasses.asdict(self._settings(desc=""))
+        for k in ("progress", "desc"):
+            settings.pop(k, None)
+        return json_digest(
+            {
+                "architecture": self.architecture,
+                "settings": settings,
+                "inputs": [self.time_pool, self.band_pool, bool(self.real_crops)],
+                "seeds": self._member_seeds(seed),
+            },
+            length=32,
+        )
+
     def _fit_network(self, X: ClipFeatures, codes: np.ndarray, seed: int):
         """Train ``n_networks`` fresh networks (or load them from ``network_cache``).
 

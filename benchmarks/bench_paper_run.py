@@ -1,0 +1,120 @@
+"""The paper profile's real wall time on the cluster path: ``PROFILE=paper``'s data
+and results steps (corpus rendering, feature extraction, cross-validation of the
+paper's models and ablations) for each scheme, run through a real Dask cluster
+(``dask scheduler`` plus single-threaded ``dask worker`` processes on 127.0.0.1,
+started here; the client is this process, as ``mer pipeline --scheduler`` is).
+
+Usage::
+
+    python benchmarks/bench_paper_run.py [--workers 2] [--schemes 4q emotion ema]
+                                         [--build build/paper-run] [--out FILE]
+
+The record (benchmarks/results/bench_paper_run.json) is rewritten after every
+phase, so a run stopped part-way keeps what it measured, marked incomplete; run
+again with the same ``--build`` and finished corpora, features and folds are
+reused (their phases then measure only the check, and say so). The notebooks and
+the book are not part of it (they take seconds). A measurement, not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from _harness import machine
+from bench_cluster import LoopbackCluster
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+
+
+def _write(out: Path, record: dict) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".tmp")
+    tmp.write_text(json.dumps(record, indent=2) + "\n")
+    tmp.replace(out)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--schemes", nargs="+", default=["4q", "emotion", "ema"])
+    parser.add_argument("--build", default=str(REPO / "build" / "paper-run"))
+    parser.add_argument("--out", default=str(HERE / "results" / "bench_paper_run.json"))
+    args = parser.parse_args(argv)
+
+    from mer_core.datasets import load_dataset
+    from mer_core.experiments import ABLATIONS, MODELS, PAPER_MODELS
+    from mer_core.extract import FeatureConfig, extract_features
+    from mer_core.pipeline import PROFILES, dataset_dir, ensure_dataset, ensure_results
+
+    build, out = Path(args.build), Path(args.out)
+    prof = PROFILES["paper"]
+    os.environ.setdefault("MER_CACHE_DIR", str(build / "cache"))
+    record = {
+        "profile": "paper",
+        "workers": args.workers,
+        "threads_per_worker": 1,
+        "machine": machine(),
+        "schemes": [],
+        "complete": False,
+    }
+    t_start = time.perf_counter()
+    cluster = LoopbackCluster(args.workers, build / "logs")
+    try:
+        for scheme in args.schemes:
+            row = {"scheme": scheme, "load_before": os.getloadavg()[0]}
+            record["schemes"].append(row)
+            print(f"{scheme}: rendering the corpus", flush=True)
+            t0 = time.perf_counter()
+            ensure_dataset(
+                build, scheme, profile="paper", progress=True, scheduler=cluster.address
+            )
+            row["render_s"] = time.perf_counter() - t0
+            manifest = load_dataset(dataset_dir(build, scheme), scheme=scheme)
+            row["n_clips"] = int(len(manifest))
+            row["audio_seconds"] = float(manifest["duration"].astype(float).sum())
+            _write(out, record)
+            print(f"{scheme}: features", flush=True)
+            base = FeatureConfig(duration=prof.window)
+            models = PAPER_MODELS + ABLATIONS
+            configs = {tuple(sorted(MODELS[m].features.items())) for m in models}
+            t0 = time.perf_counter()
+            for overrides in sorted(configs):
+                extract_features(
+                    manifest["path"].tolist(),
+                    config=dataclasses.replace(base, **dict(overrides)),
+                    progress=True,
+                    scheduler=cluster.address,
+                )
+            row["extract_s"] = time.perf_counter() - t0
+            _write(out, record)
+            print(f"{scheme}: cross-validation", flush=True)
+            t0 = time.perf_counter()
+            rec = ensure_results(
+                build, scheme, profile="paper", progress=True, scheduler=cluster.address
+            )
+            row["cv_s"] = time.perf_counter() - t0
+            row["n_splits"] = rec["n_splits"]
+            row["models"] = list(rec["models"])
+            row["execution"] = rec.get("execution")
+            row["f1"] = {r["model"]: r["f1"] for r in rec["summary"]}
+            row["load_after"] = os.getloadavg()[0]
+            row["total_s"] = row["render_s"] + row["extract_s"] + row["cv_s"]
+            _write(out, record)
+            print(f"{scheme}: {row['total_s']:.0f} s", flush=True)
+        record["complete"] = True
+    finally:
+        record["wall_s"] = time.perf_counter() - t_start
+        _write(out, record)
+        cluster.close()
+    print(f"paper profile on {args.workers} workers: {record['wall_s']:.0f} s -> {out}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
