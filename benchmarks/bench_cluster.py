@@ -235,7 +235,6 @@ def summarise(runs: list[dict], profile: str, scheme: str, info: dict) -> dict:
         "paper_projection": [
             paper_projection(s, overhead, features, training) for s in ("ema", "emotion", "4q")
         ],
-        "paper_profile_measured": None,
     }
 
 
