@@ -169,15 +169,14 @@ def clip_features(y, *, config: FeatureConfig = FeatureConfig(), n_valid=None, g
     if cfg.preemphasis > 0:
         yp = spectral.preemphasis(yp, coef=cfg.preemphasis)
     S = spectral.stft_power(yp, n_fft=cfg.n_fft, hop_length=cfg.hop_length)
+    L = C = None  # the spectral group's float32 log-Mel and MFCC, reused by lowlevel
     if "spectral" in groups:
         mel = spectral.mel_power(S, sr=cfg.sr, n_mels=cfg.n_mels)
         mel = np.pad(mel, [(0, 0)] * (mel.ndim - 1) + [(0, n_frames - mel.shape[-1])])
         L = spectral.power_to_db(mel)
         D = spectral.dct_matrix(cfg.n_mfcc, cfg.n_mels).astype(L.dtype)
-        out["spectral"] = {
-            "log_mel": L.astype(np.float16),
-            "mfcc": np.einsum("km,...mt->...kt", D, L).astype(np.float32),
-        }
+        C = np.einsum("km,...mt->...kt", D, L)
+        out["spectral"] = {"log_mel": L.astype(np.float16), "mfcc": C.astype(np.float32)}
     if "lowlevel" in groups:
         from mer_core.features.lowlevel import lowlevel_features
 
@@ -185,6 +184,8 @@ def clip_features(y, *, config: FeatureConfig = FeatureConfig(), n_valid=None, g
             yp,
             sr=cfg.sr,
             S=S,
+            log_mel=L,
+            mfcc=C,
             n_fft=cfg.n_fft,
             hop_length=cfg.hop_length,
             n_mfcc=cfg.n_mfcc,
