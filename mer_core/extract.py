@@ -42,6 +42,7 @@ import numpy as np
 from mer_core.audio import DEFAULT_SR, check_duration, fix_length, load_audio
 from mer_core.errors import AudioError, MerError, ParameterError
 from mer_core.io import atomic_path, file_digest, json_digest, not_regular_file
+from mer_core.validation import check_number, check_positive_int
 
 __all__ = [
     "GROUPS",
@@ -89,12 +90,10 @@ class FeatureConfig:
 
     def __post_init__(self):
         for name in ("sr", "n_fft", "hop_length", "n_mels", "n_mfcc"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                raise ParameterError(f"{name} must be a positive integer, got {value!r}")
+            # stored as a plain int (a NumPy integer would not serialise to JSON)
+            object.__setattr__(self, name, check_positive_int(getattr(self, name), name))
         check_duration(self.duration)
-        if not 0.0 <= self.preemphasis < 1.0:
-            raise ParameterError(f"preemphasis must be in [0, 1), got {self.preemphasis!r}")
+        check_number(self.preemphasis, "preemphasis", low=0, high=1, closed="left")
         if self.n_mfcc > self.n_mels:
             raise ParameterError(f"n_mfcc={self.n_mfcc} cannot exceed n_mels={self.n_mels}")
 
