@@ -208,16 +208,21 @@ def test_a_given_log_mel_gives_the_vector_computed_here(signal):
     np.testing.assert_array_equal(lowlevel_features(signal, sr=SR, S=S, log_mel=L), own)
     np.testing.assert_array_equal(lowlevel_features(signal, sr=SR, S=S, log_mel=L, mfcc=C), own)
     # the MFCC of spectral.mfcc (a BLAS product) differs only by float32 rounding
-    C_blas = mfcc(S=S, sr=SR)
-    np.testing.assert_allclose(
-        lowlevel_features(signal, sr=SR, S=S, log_mel=L, mfcc=C_blas), own, rtol=1e-5, atol=1e-5
-    )
+    blas = lowlevel_features(signal, sr=SR, S=S, log_mel=L, mfcc=mfcc(S=S, sr=SR))
+    np.testing.assert_allclose(blas, own, rtol=1e-5, atol=1e-5)
+    # ... and the given arrays are what is used: shifting them shifts the MFCC entries
+    own = as_dict(own)
+    shifted = as_dict(lowlevel_features(signal, sr=SR, S=S, log_mel=L + 3.0))
+    assert shifted["mfcc_00_mean"] == pytest.approx(own["mfcc_00_mean"] + 3.0 * np.sqrt(128))
+    shifted = as_dict(lowlevel_features(signal, sr=SR, S=S, log_mel=L, mfcc=C + 1.0))
+    assert shifted["mfcc_03_mean"] == pytest.approx(own["mfcc_03_mean"] + 1.0)
 
 
 def test_a_given_log_mel_of_the_zero_filled_clip_is_cut_to_the_real_frames(signal):
     n = signal.size
     padded = np.concatenate([signal, np.zeros(SR, dtype=np.float32)])
     S, L, C = _front_end(padded)
+    assert L[:, : 1 + n // 512].max() == L.max()  # reused, not recomputed
     own = lowlevel_features(padded, sr=SR, S=S, n_valid=n)
     given = lowlevel_features(padded, sr=SR, S=S, log_mel=L, mfcc=C, n_valid=n)
     np.testing.assert_array_equal(given, own)
