@@ -110,7 +110,9 @@ def _describe(low, high, closed: str) -> str:
         return "a finite number"
     if high is None:
         if low == 0:
-            return "a positive number" if closed in ("right", "neither") else "a non-negative number"
+            return (
+                "a positive number" if closed in ("right", "neither") else "a non-negative number"
+            )
         return f"a number {'>=' if closed in ('both', 'left') else '>'} {low:g}"
     if low is None:
         return f"a number {'<=' if closed in ('both', 'right') else '<'} {high:g}"

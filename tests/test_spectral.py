@@ -209,8 +209,7 @@ def test_frames_for_counts_the_frames_of_stft_power(n_fft, center, n):
 
 def test_one_sparse_mel_filterbank_serves_every_user(music):
     """log_mel, mfcc and the low-level features share one cached filterbank object."""
-    from mer_core.features import lowlevel_features
-    from mer_core.features import spectral
+    from mer_core.features import lowlevel_features, spectral
 
     cache = spectral._sparse_mel_filterbank
     cache.cache_clear()
