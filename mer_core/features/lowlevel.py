@@ -68,14 +68,15 @@ them, so a zero-filled clip gets the vector of its unpadded self.
 
 **Speed.** Everything is vectorised numpy on the shared spectrogram: the Mel
 projection is the package's one cached sparse product
-(:func:`~mer_core.features.spectral.mel_power`), and is skipped, with the
-decibels and the DCT, when the caller gives the ``log_mel`` and ``mfcc`` it
-already has (as :mod:`mer_core.extract` does); sums over bins are taken in 32-bin blocks
-(accurate in float32, and without BLAS, whose threads stall when the cores are
-busy), the roll-off is located block by block and the time-domain RMS and
-zero-crossing counts come from running sums at the frame edges. With ``S``
-given, a 40 s clip at 22.05 kHz takes about 13-15 ms on one core (a quarter
-of it the sorts of the spectral contrast); the STFT itself adds about 15 ms.
+(:func:`~mer_core.features.spectral.mel_power`), sums over bins are taken in
+32-bin blocks (accurate in float32, and without BLAS, whose threads stall when
+the cores are busy), the roll-off is located block by block and the
+time-domain RMS and zero-crossing counts come from running sums at the frame
+edges. With ``S`` given, a 40 s clip at 22.05 kHz takes about 13-15 ms on one
+core (a quarter of it the sorts of the spectral contrast); the STFT itself
+adds about 15 ms. Given the ``log_mel`` and ``mfcc`` of that ``S`` too (as
+:mod:`mer_core.extract` does), the Mel projection, the decibels and the DCT
+are skipped: about 40 % less (11 ms instead of 20 ms, measured on a busy core).
 
 **Silence.** The vector is always finite. A digitally silent clip (or
 ``n_valid=0``) gives 0 for every centroid, bandwidth, roll-off, flux,

@@ -326,8 +326,8 @@ def mel_power(S, *, sr: float, n_mels: int = 128, fmin: float = 0.0, fmax=None) 
     """Apply the Mel filterbank to a power spectrogram: ``(..., n_mels, n_frames)``.
 
     ``n_fft`` is ``2 * (S.shape[-2] - 1)``. Each triangular filter touches only
-    a few FFT bins, so the product is done with a cached sparse matrix (about
-    25x faster than a dense BLAS product here, and free of BLAS thread
+    a few FFT bins, so the product is done with a cached sparse matrix (20-25x
+    faster than a dense BLAS product on one core, and free of BLAS thread
     contention when clips are processed in parallel).
 
     Examples
