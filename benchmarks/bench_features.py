@@ -119,6 +119,7 @@ def stage_breakdown(files: list[str]) -> dict:
     from mer_core.audio import fix_length, load_audio
     from mer_core.features import dct_matrix, log_mel, preemphasis, stft_power
     from mer_core.features.lowlevel import lowlevel_features
+    from mer_core.features.spectral import frames_for
 
     stages = dict.fromkeys(["decode+resample", "pre-emphasis", "stft", "log-mel+mfcc"], 0.0)
     stages.update({"low-level": 0.0, "chord vector": 0.0})
@@ -133,11 +134,11 @@ def stage_breakdown(files: list[str]) -> dict:
         S = stft_power(yp)
         t3 = time.perf_counter()
         L = log_mel(S=S, sr=SR)
-        dct_matrix(20, 128).astype(np.float32) @ L
+        C = np.einsum("km,mt->kt", dct_matrix(20, 128).astype(np.float32), L)
         t4 = time.perf_counter()
-        lowlevel_features(yp, sr=SR, S=S, n_valid=n_valid)
+        lowlevel_features(yp, sr=SR, S=S, log_mel=L, mfcc=C, n_valid=n_valid)
         t5 = time.perf_counter()
-        n_real = min(S.shape[-1], 1 + n_valid // 512)
+        n_real = min(S.shape[-1], frames_for(n_valid))
         chords.chord_vector(S=S[..., :n_real], sr=SR, preemphasis=0.97)
         t6 = time.perf_counter()
         for k, dt in zip(

@@ -37,6 +37,7 @@ import numpy as np
 
 from mer_core.errors import AudioError, MerError, ParameterError
 from mer_core.io import atomic_path, not_regular_file
+from mer_core.validation import check_positive_int
 
 __all__ = [
     "AUDIO_EXTENSIONS",
@@ -248,8 +249,7 @@ def load_audio(
     ((44100,), dtype('float32'), 0.0)
     """
     path = Path(path)
-    if not isinstance(sr, (int, np.integer)) or isinstance(sr, bool) or sr <= 0:
-        raise ParameterError(f"sr must be a positive integer, got {sr!r}")
+    sr = check_positive_int(sr, "sr")
     check_duration(duration)
     if not (offset >= 0 and np.isfinite(offset)):
         raise ParameterError(f"offset must be a finite number of seconds >= 0, got {offset!r}")

@@ -67,7 +67,8 @@ import functools
 import numpy as np
 
 from mer_core.errors import ParameterError
-from mer_core.features.spectral import stft_power
+from mer_core.features.spectral import AMIN, spectrogram
+from mer_core.validation import check_number, check_positive, check_positive_int
 
 __all__ = [
     "CHORD_LABELS",
@@ -99,46 +100,8 @@ _DEGREES = ("I", "bII", "II", "bIII", "III", "IV", "#IV", "V", "bVI", "VI", "bVI
 _KK_MAJOR = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
 _KK_MINOR = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
 
-AMIN = 1e-10
-
 
 # ----------------------------------------------------------------------------- checks
-
-
-def _check_positive_int(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise ParameterError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
-
-
-def _as_float(value, name: str, what: str = "a finite number") -> float:
-    try:
-        ok = not isinstance(value, (bool, str)) and np.ndim(value) == 0
-        out = float(value) if ok else np.nan
-    except (TypeError, ValueError):
-        out = np.nan
-    if not np.isfinite(out):
-        raise ParameterError(f"{name} must be {what}, got {value!r}")
-    return out
-
-
-def _check_positive(value, name: str) -> float:
-    out = _as_float(value, name, "a positive number")
-    if out <= 0:
-        raise ParameterError(f"{name} must be a positive number, got {value!r}")
-    return out
-
-
-def _check_spectrogram(S) -> np.ndarray:
-    S = np.asarray(S)
-    if S.ndim < 2 or S.shape[-2] < 2 or S.shape[-1] == 0:
-        raise ParameterError(
-            f"S must be a power spectrogram shaped (..., 1 + n_fft // 2, n_frames), "
-            f"got shape {S.shape}"
-        )
-    if not np.issubdtype(S.dtype, np.floating):
-        S = S.astype(np.float64)
-    return S  # values are checked on the bins the filterbank uses
 
 
 def _check_chroma(C) -> np.ndarray:
@@ -150,13 +113,6 @@ def _check_chroma(C) -> np.ndarray:
     if not np.all(np.isfinite(C)):
         raise ParameterError("C contains NaN or infinite values")
     return C
-
-
-def _check_self_prob(self_prob) -> float:
-    out = _as_float(self_prob, "self_prob", "a number in [1/25, 1)")
-    if not 1.0 / N_CHORDS <= out < 1.0:
-        raise ParameterError(f"self_prob must be a number in [1/25, 1), got {self_prob!r}")
-    return out
 
 
 # ----------------------------------------------------------------------------- chroma
@@ -286,25 +242,15 @@ def chroma(
     >>> sorted(PITCH_CLASSES[i] for i in np.argsort(C[:, 22])[-3:])  # the three loudest
     ['C', 'E', 'G']
     """
-    sr = _check_positive(sr, "sr")
-    fmin = _check_positive(fmin, "fmin")
-    n_octaves = _check_positive_int(n_octaves, "n_octaves")
-    gamma = _check_positive(gamma, "gamma")
-    top_db = _check_positive(top_db, "top_db")
-    preemphasis = _as_float(preemphasis, "preemphasis", "a number in [0, 1)")
-    if not 0.0 <= preemphasis < 1.0:
-        raise ParameterError(f"preemphasis must be a number in [0, 1), got {preemphasis!r}")
-    tuning_ = _as_float(tuning, "tuning", "a number in [-0.5, 0.5]")
-    if not -0.5 <= tuning_ <= 0.5:
-        raise ParameterError(f"tuning must be a number in [-0.5, 0.5], got {tuning!r}")
+    sr = check_positive(sr, "sr")
+    fmin = check_positive(fmin, "fmin")
+    n_octaves = check_positive_int(n_octaves, "n_octaves")
+    gamma = check_positive(gamma, "gamma")
+    top_db = check_positive(top_db, "top_db")
+    preemphasis = check_number(preemphasis, "preemphasis", low=0, high=1, closed="left")
+    tuning_ = check_number(tuning, "tuning", low=-0.5, high=0.5)
     user_S = S is not None
-    if user_S:
-        S = _check_spectrogram(S)
-        n_fft = 2 * (S.shape[-2] - 1)
-    elif y is None:
-        raise ParameterError("chroma needs a signal y or a power spectrogram S")
-    else:
-        S = stft_power(y, n_fft=n_fft, hop_length=hop_length)
+    S, n_fft = spectrogram(y, S=S, n_fft=n_fft, hop_length=hop_length)
     p0 = _first_pitch(fmin, tuning_)
     fmax = 440.0 * 2.0 ** ((p0 + 12 * n_octaves - 0.5 - 69 + tuning_) / 12.0)
     if fmax > sr / 2.0:
@@ -388,11 +334,8 @@ def chord_templates(*, n_harmonics: int = 6, decay: float = 0.5) -> np.ndarray:
     >>> {PITCH_CLASSES[i]: round(float(T[0, i]), 2) for i in np.flatnonzero(T[0])}
     {'C': 0.85, 'D': 0.15, 'E': 0.89, 'G': 1.0, 'G#': 0.03, 'B': 0.18}
     """
-    n_harmonics = _check_positive_int(n_harmonics, "n_harmonics")
-    decay_ = _as_float(decay, "decay", "a number in [0, 1]")
-    if not 0.0 <= decay_ <= 1.0:
-        raise ParameterError(f"decay must be a number in [0, 1], got {decay!r}")
-    return _templates(n_harmonics, decay_)
+    n_harmonics = check_positive_int(n_harmonics, "n_harmonics")
+    return _templates(n_harmonics, check_number(decay, "decay", low=0, high=1))
 
 
 def _viterbi_sticky(log_em: np.ndarray, self_prob: float) -> np.ndarray:
@@ -446,9 +389,9 @@ def _chord_indices(C: np.ndarray, decoder: tuple) -> np.ndarray:
 
 
 def _check_decoder(self_prob, beta, no_chord_bias, templates) -> tuple:
-    self_prob = _check_self_prob(self_prob)
-    beta = _check_positive(beta, "beta")
-    no_chord_bias = _as_float(no_chord_bias, "no_chord_bias")
+    self_prob = check_number(self_prob, "self_prob", low=1.0 / N_CHORDS, high=1, closed="left")
+    beta = check_positive(beta, "beta")
+    no_chord_bias = check_number(no_chord_bias, "no_chord_bias")
     if templates is None:
         templates = chord_templates()
     else:
@@ -600,7 +543,7 @@ def estimate_chords(
     >>> labels[5:40:10].tolist()
     ['A:min', 'A:min', 'A:min', 'A:min']
     """
-    hop_length = _check_positive_int(hop_length, "hop_length")
+    hop_length = check_positive_int(hop_length, "hop_length")
     decoder = _check_decoder(self_prob, beta, no_chord_bias, templates)
     C = _get_chroma(y, S, C, sr, n_fft, hop_length, chroma_kwargs)
     return np.asarray(CHORD_LABELS)[_chord_indices(C, decoder)]
@@ -809,8 +752,8 @@ def chord_vector(
     >>> v.shape, v.dtype, float(v[chord_vector_names().index("chord_none_share")])
     ((58,), dtype('float32'), 1.0)
     """
-    sr = _check_positive(sr, "sr")
-    hop_length = _check_positive_int(hop_length, "hop_length")
+    sr = check_positive(sr, "sr")
+    hop_length = check_positive_int(hop_length, "hop_length")
     decoder = _check_decoder(self_prob, beta, no_chord_bias, templates)
     C = _get_chroma(y, S, C, sr, n_fft, hop_length, chroma_kwargs)
     idx = _chord_indices(C, decoder)

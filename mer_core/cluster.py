@@ -42,6 +42,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from mer_core.errors import MerError, ParameterError
+from mer_core.validation import check_positive_int
 
 __all__ = [
     "SCHEDULER_ENV",
@@ -409,8 +410,7 @@ def _map_dask(func, items, common, address, ordered, chunk_size, readable, writa
     if chunk_size is None:
         threads = sum(int(w["nthreads"]) for w in workers.values()) or 1
         chunk_size = max(1, min(32, len(items) // (4 * threads)))
-    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
-        raise ParameterError(f"chunk_size must be a positive integer, got {chunk_size!r}")
+    chunk_size = check_positive_int(chunk_size, "chunk_size")
     chunks = _chunk(items, chunk_size)
     chunks_items = _chunk(list(range(len(items))), chunk_size)
     state = {"shared": [], "resends": 0}

@@ -42,6 +42,7 @@ import numpy as np
 from mer_core.audio import DEFAULT_SR, check_duration, fix_length, load_audio
 from mer_core.errors import AudioError, MerError, ParameterError
 from mer_core.io import atomic_path, file_digest, json_digest, not_regular_file
+from mer_core.validation import check_number, check_positive_int
 
 __all__ = [
     "GROUPS",
@@ -89,12 +90,10 @@ class FeatureConfig:
 
     def __post_init__(self):
         for name in ("sr", "n_fft", "hop_length", "n_mels", "n_mfcc"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                raise ParameterError(f"{name} must be a positive integer, got {value!r}")
+            # stored as a plain int (a NumPy integer would not serialise to JSON)
+            object.__setattr__(self, name, check_positive_int(getattr(self, name), name))
         check_duration(self.duration)
-        if not 0.0 <= self.preemphasis < 1.0:
-            raise ParameterError(f"preemphasis must be in [0, 1), got {self.preemphasis!r}")
+        check_number(self.preemphasis, "preemphasis", low=0, high=1, closed="left")
         if self.n_mfcc > self.n_mels:
             raise ParameterError(f"n_mfcc={self.n_mfcc} cannot exceed n_mels={self.n_mels}")
 
@@ -169,15 +168,14 @@ def clip_features(y, *, config: FeatureConfig = FeatureConfig(), n_valid=None, g
     if cfg.preemphasis > 0:
         yp = spectral.preemphasis(yp, coef=cfg.preemphasis)
     S = spectral.stft_power(yp, n_fft=cfg.n_fft, hop_length=cfg.hop_length)
+    L = C = None  # the spectral group's float32 log-Mel and MFCC, reused by lowlevel
     if "spectral" in groups:
         mel = spectral.mel_power(S, sr=cfg.sr, n_mels=cfg.n_mels)
         mel = np.pad(mel, [(0, 0)] * (mel.ndim - 1) + [(0, n_frames - mel.shape[-1])])
         L = spectral.power_to_db(mel)
         D = spectral.dct_matrix(cfg.n_mfcc, cfg.n_mels).astype(L.dtype)
-        out["spectral"] = {
-            "log_mel": L.astype(np.float16),
-            "mfcc": np.einsum("km,...mt->...kt", D, L).astype(np.float32),
-        }
+        C = np.einsum("km,...mt->...kt", D, L)
+        out["spectral"] = {"log_mel": L.astype(np.float16), "mfcc": C.astype(np.float32)}
     if "lowlevel" in groups:
         from mer_core.features.lowlevel import lowlevel_features
 
@@ -185,6 +183,8 @@ def clip_features(y, *, config: FeatureConfig = FeatureConfig(), n_valid=None, g
             yp,
             sr=cfg.sr,
             S=S,
+            log_mel=L,
+            mfcc=C,
             n_fft=cfg.n_fft,
             hop_length=cfg.hop_length,
             n_mfcc=cfg.n_mfcc,

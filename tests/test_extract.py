@@ -163,6 +163,15 @@ def test_partial_stft_equals_the_paper_chain_on_the_zero_filled_clip(corpus):
     )
 
 
+def test_lowlevel_reusing_the_spectral_log_mel_equals_its_own(corpus):
+    """The lowlevel group takes the spectral group's log-Mel and MFCC: same vector, bit for bit."""
+    for path, n_valid in zip(corpus, (3 * SR, 2 * SR, 3 * SR, SR), strict=True):
+        y = load_audio(path, duration=3.0)
+        shared = clip_features(y, config=CFG, n_valid=n_valid, groups=("spectral", "lowlevel"))
+        alone = clip_features(y, config=CFG, n_valid=n_valid, groups=("lowlevel",))
+        np.testing.assert_array_equal(shared["lowlevel"]["vector"], alone["lowlevel"]["vector"])
+
+
 def _crafted(arrays, change):
     out = {k: v.copy() for k, v in arrays.items()}
     change(out)

@@ -8,7 +8,7 @@ import pytest
 
 from mer_core.errors import ParameterError
 from mer_core.features.lowlevel import lowlevel_features, lowlevel_names
-from mer_core.features.spectral import delta, mfcc, preemphasis, stft_power
+from mer_core.features.spectral import dct_matrix, delta, log_mel, mfcc, preemphasis, stft_power
 
 SR = 22050
 NAMES = lowlevel_names()
@@ -193,6 +193,77 @@ def test_precomputed_spectrogram_gives_the_same_vector(signal):
     np.testing.assert_allclose(
         lowlevel_features(signal, sr=SR, S=S), lowlevel_features(signal, sr=SR), rtol=1e-6
     )
+
+
+def _front_end(y):
+    """What the extraction front end has: the STFT, the 80 dB log-Mel and its MFCC."""
+    S = stft_power(y)
+    L = log_mel(S=S, sr=SR)
+    return S, L, np.einsum("km,mt->kt", dct_matrix(20, 128).astype(L.dtype), L)
+
+
+def test_a_given_log_mel_gives_the_vector_computed_here(signal):
+    S, L, C = _front_end(signal)
+    own = lowlevel_features(signal, sr=SR, S=S)
+    np.testing.assert_array_equal(lowlevel_features(signal, sr=SR, S=S, log_mel=L), own)
+    np.testing.assert_array_equal(lowlevel_features(signal, sr=SR, S=S, log_mel=L, mfcc=C), own)
+    # the MFCC of spectral.mfcc (a BLAS product) differs only by float32 rounding
+    blas = lowlevel_features(signal, sr=SR, S=S, log_mel=L, mfcc=mfcc(S=S, sr=SR))
+    np.testing.assert_allclose(blas, own, rtol=1e-5, atol=1e-5)
+    # ... and the given arrays are what is used: shifting them shifts the MFCC entries
+    own = as_dict(own)
+    shifted = as_dict(lowlevel_features(signal, sr=SR, S=S, log_mel=L + 3.0))
+    assert shifted["mfcc_00_mean"] == pytest.approx(own["mfcc_00_mean"] + 3.0 * np.sqrt(128))
+    shifted = as_dict(lowlevel_features(signal, sr=SR, S=S, log_mel=L, mfcc=C + 1.0))
+    assert shifted["mfcc_03_mean"] == pytest.approx(own["mfcc_03_mean"] + 1.0)
+
+
+def test_a_given_log_mel_of_the_zero_filled_clip_is_cut_to_the_real_frames(signal):
+    n = signal.size
+    padded = np.concatenate([signal, np.zeros(SR, dtype=np.float32)])
+    S, L, C = _front_end(padded)
+    assert L[:, : 1 + n // 512].max() == L.max()  # reused, not recomputed
+    own = lowlevel_features(padded, sr=SR, S=S, n_valid=n)
+    given = lowlevel_features(padded, sr=SR, S=S, log_mel=L, mfcc=C, n_valid=n)
+    np.testing.assert_array_equal(given, own)
+
+
+def test_a_log_mel_loudest_past_the_real_audio_is_recomputed():
+    """A zero-filled clip ending on its loudest click: the given log-Mel's 80 dB floor is
+    set by a frame past the real audio (it overlaps the click), not by the real frames."""
+    hop = 512
+    n = 20 * hop + hop - 1  # the last real frame is centred hop - 1 samples before the end
+    t = np.arange(n) / SR
+    y = (1e-3 * np.sin(2 * np.pi * 300 * t)).astype(np.float32)
+    y[-3:] = [0.9, -0.9, 0.9]  # a click in the last samples
+    padded = np.concatenate([y, np.zeros(SR, dtype=np.float32)])
+    S, L, C = _front_end(padded)
+    n_frames = 1 + n // hop
+    assert L[:, :n_frames].max() < L.max()  # the case this test is about
+    own = lowlevel_features(padded, sr=SR, S=S, n_valid=n)
+    given = lowlevel_features(padded, sr=SR, S=S, log_mel=L, mfcc=C, n_valid=n)
+    np.testing.assert_array_equal(given, own)
+    # reusing it as it is would have given another vector
+    floored = np.maximum(L[:, :n_frames], L.max() - 80.0)
+    assert not np.array_equal(floored, log_mel(S=S[:, :n_frames], sr=SR))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"log_mel": np.zeros((64, 200))}, r"log_mel must have 128 rows .* got shape \(64, 200\)"),
+        ({"log_mel": np.zeros((128, 3))}, r"at least the \d+ frames .* got shape \(128, 3\)"),
+        ({"log_mel": np.zeros((128, 200), dtype=int)}, "log_mel must be floating point"),
+        ({"mfcc": np.zeros((20, 200))}, "mfcc needs the log_mel"),
+        (
+            {"log_mel": np.zeros((128, 200)), "mfcc": np.zeros((13, 200))},
+            r"mfcc must have 20 rows",
+        ),
+    ],
+)
+def test_a_bad_given_log_mel_or_mfcc_is_refused(signal, kwargs, match):
+    with pytest.raises(ParameterError, match=match):
+        lowlevel_features(signal, sr=SR, **kwargs)
 
 
 def test_low_energy_ratio():

@@ -163,3 +163,62 @@ def test_delta_matches_librosa(music):
     np.testing.assert_allclose(delta(M), librosa.feature.delta(M), atol=1e-3)
     np.testing.assert_allclose(delta(M, order=2), librosa.feature.delta(M, order=2), atol=1e-3)
     assert delta(M[:, :2]).shape == (20, 2)
+
+
+# ---------------------------------------------------------------- one front-end core
+
+
+def test_spectrogram_resolver_prefers_a_given_S(music):
+    from mer_core.features.spectral import spectrogram
+
+    S, n_fft = spectrogram(music, n_fft=1024, hop_length=256)
+    np.testing.assert_array_equal(S, stft_power(music, n_fft=1024, hop_length=256))
+    assert n_fft == 1024
+    given, n_fft = spectrogram(music, S=S[..., :10], n_fft=4096)  # S wins, n_fft from its bins
+    assert given.shape == (513, 10) and n_fft == 1024
+    as_float, _ = spectrogram(S=np.ones((5, 3), dtype=np.int64))
+    assert as_float.dtype == np.float32
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({}, "signal y or a power spectrogram S"),
+        ({"S": np.ones(5)}, r"got shape \(5,\)"),
+        ({"S": np.ones((1, 4))}, r"got shape \(1, 4\)"),
+        ({"S": np.ones((5, 0))}, r"got shape \(5, 0\)"),
+        ({"S": np.ones((5, 3), dtype=complex)}, "real power spectrogram, got dtype complex128"),
+    ],
+)
+def test_spectrogram_resolver_rejects(kwargs, match):
+    from mer_core.features.spectral import spectrogram
+
+    with pytest.raises(ParameterError, match=match):
+        spectrogram(**kwargs)
+
+
+@pytest.mark.parametrize("n_fft", [2048, 2047, 1000, 255])
+@pytest.mark.parametrize("center", [True, False])
+@pytest.mark.parametrize("n", [4096, 4097, 5000, 5119])
+def test_frames_for_counts_the_frames_of_stft_power(n_fft, center, n):
+    from mer_core.features.spectral import frames_for
+
+    S = stft_power(np.zeros(n, np.float32), n_fft=n_fft, hop_length=256, center=center)
+    assert frames_for(n, n_fft=n_fft, hop_length=256, center=center) == S.shape[-1]
+
+
+def test_one_sparse_mel_filterbank_serves_every_user(music):
+    """log_mel, mfcc and the low-level features share one cached filterbank object."""
+    from mer_core.features import lowlevel_features, spectral
+
+    cache = spectral._sparse_mel_filterbank
+    cache.cache_clear()
+    log_mel(music, sr=SR)
+    mfcc(music, sr=SR)
+    lowlevel_features(music, sr=SR)
+    mel_power_default = spectral.mel_power(stft_power(music), sr=SR, fmax=SR / 2)
+    info = cache.cache_info()
+    assert (info.misses, info.currsize) == (1, 1) and info.hits == 3
+    np.testing.assert_array_equal(mel_power_default, spectral.mel_power(stft_power(music), sr=SR))
+    key = (float(SR), 2048, 128, 0.0, SR / 2.0, np.dtype(np.float32).str)
+    assert cache(*key) is cache(*key)

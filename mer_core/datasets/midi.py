@@ -59,6 +59,7 @@ from mer_core.datasets.manifest import (
 )
 from mer_core.datasets.table import _column, read_table
 from mer_core.errors import MerError, ParameterError
+from mer_core.validation import check_positive_int
 
 __all__ = [
     "MIDI_EXTENSIONS",
@@ -343,8 +344,7 @@ def load_midi(
 
     scheme = resolve_scheme(scheme)
     to_label = _scheme_labels(None if scheme is None or scheme.name == "4q" else scheme)
-    if not isinstance(sr, (int, np.integer)) or isinstance(sr, bool) or sr <= 0:
-        raise ParameterError(f"sr must be a positive integer, got {sr!r}")
+    sr = check_positive_int(sr, "sr")
     root = Path(root)
     if not root.is_dir():
         raise MerError(f"{root}: no such folder")

@@ -1,7 +1,7 @@
 """Features of the paper's section 2.3 and its abstract.
 
 * :mod:`mer_core.features.spectral`: pre-emphasis, STFT, Mel filterbank, log-Mel and MFCC
-  (eqs. 2-5);
+  (eqs. 2-5), and the one "signal or spectrogram" resolver every feature uses;
 * :mod:`mer_core.features.lowlevel`: the named vector of low-level descriptors per clip;
 * :mod:`mer_core.features.screening`: the feature screening, a scikit-learn transformer.
 """
@@ -18,6 +18,7 @@ from mer_core.features.spectral import (
     mfcc,
     power_to_db,
     preemphasis,
+    spectrogram,
     stft_power,
 )
 
@@ -45,5 +46,6 @@ __all__ = [
     "mfcc",
     "power_to_db",
     "preemphasis",
+    "spectrogram",
     "stft_power",
 ]

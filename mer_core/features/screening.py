@@ -37,6 +37,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from mer_core.errors import ParameterError
+from mer_core.validation import check_number
 
 __all__ = ["FeatureScreener"]
 
@@ -141,13 +142,9 @@ class FeatureScreener(SelectorMixin, BaseEstimator):
         """
         if self.method not in METHODS:
             raise ParameterError(f"method must be one of {METHODS}, got {self.method!r}")
-        threshold = self.corr_threshold
-        if (
-            isinstance(threshold, bool)
-            or not isinstance(threshold, numbers.Real)
-            or not 0.0 < threshold <= 1.0
-        ):
-            raise ParameterError(f"corr_threshold must lie in (0, 1], got {threshold!r}")
+        threshold = check_number(
+            self.corr_threshold, "corr_threshold", low=0, high=1, closed="right"
+        )
         X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=False)
         check_classification_targets(y)
         n_samples, n_features = X.shape

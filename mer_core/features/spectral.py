@@ -29,8 +29,10 @@ import functools
 
 import numpy as np
 import scipy.fft
+import scipy.sparse
 
 from mer_core.errors import ParameterError
+from mer_core.validation import check_number, check_positive, check_positive_int, check_signal
 
 __all__ = [
     "preemphasis",
@@ -45,27 +47,11 @@ __all__ = [
     "hz_to_mel",
     "mel_to_hz",
     "frames_for",
+    "spectrogram",
 ]
 
 AMIN = 1e-10
 TOP_DB = 80.0
-
-
-def _check_signal(y, name: str = "y") -> np.ndarray:
-    y = np.asarray(y)
-    if y.ndim == 0 or y.shape[-1] == 0:
-        raise ParameterError(f"{name} must be a non-empty signal, got shape {y.shape}")
-    if not np.issubdtype(y.dtype, np.floating):
-        raise ParameterError(f"{name} must be floating point, got dtype {y.dtype}")
-    if not np.all(np.isfinite(y)):
-        raise ParameterError(f"{name} contains NaN or infinite samples")
-    return y
-
-
-def _check_positive_int(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise ParameterError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
 
 
 def preemphasis(y, *, coef: float = 0.97) -> np.ndarray:
@@ -94,26 +80,31 @@ def preemphasis(y, *, coef: float = 0.97) -> np.ndarray:
     >>> preemphasis(np.array([1.0, 1.0, 1.0, 0.0]), coef=0.5)
     array([ 1. ,  0.5,  0.5, -0.5])
     """
-    y = _check_signal(y)
-    if not isinstance(coef, (int, float, np.number)) or not 0.0 <= float(coef) < 1.0:
-        raise ParameterError(f"coef must be a number in [0, 1), got {coef!r}")
+    y = check_signal(y)
+    coef = check_number(coef, "coef", low=0, high=1, closed="left")
     out = np.empty_like(y)
     out[..., 0] = y[..., 0]
     np.subtract(y[..., 1:], y.dtype.type(coef) * y[..., :-1], out=out[..., 1:])
     return out
 
 
-def frames_for(n_samples: int, *, hop_length: int = 512, center: bool = True, n_fft=2048) -> int:
-    """Number of STFT frames for a signal of ``n_samples`` samples.
+def frames_for(n_samples: int, *, n_fft: int = 2048, hop_length: int = 512, center: bool = True):
+    """Number of frames :func:`stft_power` gives for a signal of ``n_samples`` samples.
+
+    Centred frames pad ``n_fft // 2`` zeros at both ends, so there are
+    ``1 + (n_samples + 2 * (n_fft // 2) - n_fft) // hop_length`` of them
+    (``1 + n_samples // hop_length`` for an even ``n_fft``); uncentred,
+    ``1 + (n_samples - n_fft) // hop_length``.
 
     Examples
     --------
     >>> frames_for(22050 * 40, hop_length=512)
     1723
+    >>> frames_for(22050, n_fft=2048, hop_length=512, center=False)
+    40
     """
-    if center:
-        return 1 + n_samples // hop_length
-    return 1 + (n_samples - n_fft) // hop_length
+    pad = 2 * (n_fft // 2) if center else 0
+    return 1 + (n_samples + pad - n_fft) // hop_length
 
 
 @functools.lru_cache(maxsize=16)
@@ -155,11 +146,10 @@ def stft_power(
     >>> S.shape, S.dtype
     ((1025, 44), dtype('float32'))
     """
-    y = _check_signal(y)
-    n_fft = _check_positive_int(n_fft, "n_fft")
-    hop_length = _check_positive_int(hop_length, "hop_length")
-    if power <= 0:
-        raise ParameterError(f"power must be positive, got {power!r}")
+    y = check_signal(y)
+    n_fft = check_positive_int(n_fft, "n_fft")
+    hop_length = check_positive_int(hop_length, "hop_length")
+    power = check_positive(power, "power")
     if y.dtype not in (np.float32, np.float64):
         y = y.astype(np.float32)
     if center:
@@ -179,6 +169,61 @@ def stft_power(
     else:
         out = np.abs(spec) ** power
     return np.ascontiguousarray(np.swapaxes(out, -1, -2))
+
+
+def spectrogram(y=None, *, S=None, n_fft: int = 2048, hop_length: int = 512):
+    """The power spectrogram a feature works on, and its ``n_fft``.
+
+    The package's one "signal or spectrogram" resolver (librosa's features
+    share ``librosa.core.spectrum._spectrogram`` the same way): every function
+    that takes a signal ``y`` *or* a precomputed power spectrogram ``S``
+    (:func:`mel_power`, :func:`log_mel`, :func:`mfcc`,
+    :func:`~mer_core.chords.chroma` and the chord functions built on it,
+    :func:`~mer_core.features.lowlevel.lowlevel_features`) gets it here. A
+    given ``S`` wins: its shape and dtype are checked (its values are trusted)
+    and ``n_fft`` is ``2 * (S.shape[-2] - 1)``. Otherwise
+    ``S = stft_power(y, n_fft=n_fft, hop_length=hop_length)``.
+
+    Parameters
+    ----------
+    y : np.ndarray, shape (..., n_samples), optional
+        Signal, used when ``S`` is not given.
+    S : np.ndarray, shape (..., 1 + n_fft // 2, n_frames), optional
+        Power spectrogram (:func:`stft_power`).
+    n_fft, hop_length : int
+        STFT frame and hop, used with ``y``.
+
+    Returns
+    -------
+    S : np.ndarray, float32 or float64
+        Other real dtypes are converted to float32.
+    n_fft : int
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> S, n_fft = spectrogram(np.zeros(4096, dtype=np.float32))
+    >>> S.shape, n_fft
+    ((1025, 9), 2048)
+    >>> spectrogram(S=S[:513])[1]
+    1024
+    """
+    if S is None:
+        if y is None:
+            raise ParameterError("needs a signal y or a power spectrogram S, got neither")
+        n_fft = check_positive_int(n_fft, "n_fft")
+        return stft_power(y, n_fft=n_fft, hop_length=hop_length), n_fft
+    S = np.asarray(S)
+    if S.ndim < 2 or S.shape[-2] < 2 or S.shape[-1] == 0:
+        raise ParameterError(
+            f"S must be a power spectrogram shaped (..., 1 + n_fft // 2, n_frames), "
+            f"got shape {S.shape}"
+        )
+    if S.dtype.kind not in "biuf":
+        raise ParameterError(f"S must be a real power spectrogram, got dtype {S.dtype}")
+    if S.dtype not in (np.float32, np.float64):
+        S = S.astype(np.float32)
+    return S, 2 * (S.shape[-2] - 1)
 
 
 def hz_to_mel(freq):
@@ -219,6 +264,18 @@ def mel_to_hz(mels):
     return np.where(log_t, min_log_hz * np.exp(logstep * (mels - min_log_mel)), freqs)
 
 
+def _mel_params(sr, n_fft, n_mels, fmin, fmax) -> tuple[float, int, int, float, float]:
+    """Checked filterbank parameters, normalised so equal filterbanks share a cache entry."""
+    sr_ = check_positive(sr, "sr")
+    n_fft = check_positive_int(n_fft, "n_fft")
+    n_mels = check_positive_int(n_mels, "n_mels")
+    fmin_ = check_number(fmin, "fmin")
+    fmax_ = sr_ / 2.0 if fmax is None else check_number(fmax, "fmax")
+    if not 0.0 <= fmin_ < fmax_ <= sr_ / 2.0:
+        raise ParameterError(f"need 0 <= fmin < fmax <= sr/2, got fmin={fmin!r}, fmax={fmax!r}")
+    return sr_, n_fft, n_mels, fmin_, fmax_
+
+
 @functools.lru_cache(maxsize=32)
 def _mel_filterbank(sr: float, n_fft: int, n_mels: int, fmin: float, fmax: float) -> np.ndarray:
     fft_freqs = np.linspace(0.0, sr / 2.0, 1 + n_fft // 2)
@@ -240,7 +297,7 @@ def mel_filterbank(
     """Triangular Mel filterbank of ``n_mels`` filters (the paper's ``M``).
 
     Filters are spaced evenly on the Slaney Mel scale from ``fmin`` to ``fmax``
-    and normalised to unit area, as in ``librosa.filters.mel``.
+    (default ``sr / 2``) and normalised to unit area, as in ``librosa.filters.mel``.
 
     Returns
     -------
@@ -253,30 +310,25 @@ def mel_filterbank(
     >>> fb.shape
     (40, 1025)
     """
-    if sr <= 0:
-        raise ParameterError(f"sr must be positive, got {sr!r}")
-    n_fft = _check_positive_int(n_fft, "n_fft")
-    n_mels = _check_positive_int(n_mels, "n_mels")
-    fmax = sr / 2.0 if fmax is None else float(fmax)
-    if not 0.0 <= fmin < fmax <= sr / 2.0:
-        raise ParameterError(f"need 0 <= fmin < fmax <= sr/2, got fmin={fmin!r}, fmax={fmax!r}")
-    return _mel_filterbank(float(sr), n_fft, n_mels, float(fmin), fmax)
+    return _mel_filterbank(*_mel_params(sr, n_fft, n_mels, fmin, fmax))
 
 
 @functools.lru_cache(maxsize=32)
-def _sparse_filterbank(sr: float, n_fft: int, n_mels: int, fmin: float, fmax, dtype: str):
-    import scipy.sparse
-
-    fb = mel_filterbank(sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax)
-    return scipy.sparse.csr_array(fb.astype(dtype))
+def _sparse_mel_filterbank(
+    sr: float, n_fft: int, n_mels: int, fmin: float, fmax: float, dtype: str
+) -> scipy.sparse.csr_array:
+    # the package's one sparse Mel filterbank (mel_power, and through it log_mel, mfcc and
+    # lowlevel_features): each filter touches a few bins, ~99 % of the matrix is zeros
+    return scipy.sparse.csr_array(_mel_filterbank(sr, n_fft, n_mels, fmin, fmax).astype(dtype))
 
 
 def mel_power(S, *, sr: float, n_mels: int = 128, fmin: float = 0.0, fmax=None) -> np.ndarray:
     """Apply the Mel filterbank to a power spectrogram: ``(..., n_mels, n_frames)``.
 
-    Each triangular filter touches only a few FFT bins, so the product is done
-    with a sparse matrix (about 25x faster than a dense BLAS product here, and
-    free of BLAS thread contention when clips are processed in parallel).
+    ``n_fft`` is ``2 * (S.shape[-2] - 1)``. Each triangular filter touches only
+    a few FFT bins, so the product is done with a cached sparse matrix (20-25x
+    faster than a dense BLAS product on one core, and free of BLAS thread
+    contention when clips are processed in parallel).
 
     Examples
     --------
@@ -285,15 +337,13 @@ def mel_power(S, *, sr: float, n_mels: int = 128, fmin: float = 0.0, fmax=None) 
     >>> mel_power(S, sr=22050, n_mels=40).shape
     (40, 3)
     """
-    S = np.asarray(S)
-    n_fft = 2 * (S.shape[-2] - 1)
-    dtype = S.dtype if S.dtype in (np.float32, np.float64) else np.dtype(np.float32)
-    fb = _sparse_filterbank(float(sr), n_fft, int(n_mels), float(fmin), fmax, dtype.str)
+    S, n_fft = spectrogram(S=S)
+    fb = _sparse_mel_filterbank(*_mel_params(sr, n_fft, n_mels, fmin, fmax), S.dtype.str)
     if S.ndim == 2:
-        return np.asarray(fb @ S.astype(dtype, copy=False))
+        return np.asarray(fb @ S)
     flat = S.reshape(-1, *S.shape[-2:])
-    return np.stack([np.asarray(fb @ x.astype(dtype, copy=False)) for x in flat]).reshape(
-        *S.shape[:-2], n_mels, S.shape[-1]
+    return np.stack([np.asarray(fb @ x) for x in flat]).reshape(
+        *S.shape[:-2], fb.shape[0], S.shape[-1]
     )
 
 
@@ -321,8 +371,8 @@ def dct_matrix(n_mfcc: int, n_mels: int) -> np.ndarray:
     >>> bool(np.allclose(D @ D.T, np.eye(8)))
     True
     """
-    n_mfcc = _check_positive_int(n_mfcc, "n_mfcc")
-    n_mels = _check_positive_int(n_mels, "n_mels")
+    n_mfcc = check_positive_int(n_mfcc, "n_mfcc")
+    n_mels = check_positive_int(n_mels, "n_mels")
     if n_mfcc > n_mels:
         raise ParameterError(f"n_mfcc={n_mfcc} cannot exceed n_mels={n_mels}")
     return _dct_matrix(n_mfcc, n_mels)
@@ -343,8 +393,7 @@ def power_to_db(S, *, ref: float = 1.0, amin: float = AMIN, top_db: float | None
     log_spec = 10.0 * np.log10(np.maximum(S, amin))
     log_spec -= 10.0 * np.log10(max(amin, ref))
     if top_db is not None:
-        if top_db < 0:
-            raise ParameterError(f"top_db must be non-negative, got {top_db!r}")
+        top_db = check_number(top_db, "top_db", low=0)
         peak = log_spec.max(axis=(-2, -1), keepdims=True) if log_spec.ndim >= 2 else log_spec.max()
         log_spec = np.maximum(log_spec, peak - top_db)
     return log_spec
@@ -385,14 +434,7 @@ def log_mel(
     >>> log_mel(y, sr=22050, n_mels=64).shape
     (64, 44)
     """
-    if S is None:
-        if y is None:
-            raise ParameterError("log_mel needs a signal y or a power spectrogram S")
-        S = stft_power(y, n_fft=n_fft, hop_length=hop_length)
-    else:
-        S = np.asarray(S)
-        n_fft = 2 * (S.shape[-2] - 1)
-    mel_filterbank(sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax)  # validates
+    S, _ = spectrogram(y, S=S, n_fft=n_fft, hop_length=hop_length)
     return power_to_db(mel_power(S, sr=sr, n_mels=n_mels, fmin=fmin, fmax=fmax), top_db=top_db)
 
 
@@ -439,7 +481,7 @@ def mfcc(
     >>> mfcc(y, sr=22050, n_mfcc=13).shape
     (13, 44)
     """
-    n_mfcc = _check_positive_int(n_mfcc, "n_mfcc")
+    n_mfcc = check_positive_int(n_mfcc, "n_mfcc")
     L = log_mel(
         y,
         sr=sr,
@@ -471,7 +513,7 @@ def delta(X, *, width: int = 9, order: int = 1) -> np.ndarray:
     import scipy.signal
 
     X = np.asarray(X)
-    width = _check_positive_int(width, "width")
+    width = check_positive_int(width, "width")
     if width < 3 or width % 2 == 0:
         raise ParameterError(f"width must be an odd integer >= 3, got {width!r}")
     if order not in (1, 2):

@@ -32,13 +32,13 @@ from __future__ import annotations
 import numpy as np
 
 from mer_core.errors import ParameterError
+from mer_core.validation import check_positive_int
 
 __all__ = ["mel_band_names", "mel_band_stats", "mel_band_stats_batch"]
 
 
 def _check_bands(n_bands, n_mels: int | None = None) -> int:
-    if isinstance(n_bands, bool) or not isinstance(n_bands, int | np.integer) or n_bands < 1:
-        raise ParameterError(f"n_bands must be a positive integer, got {n_bands!r}")
+    n_bands = check_positive_int(n_bands, "n_bands")
     if n_mels is not None and n_mels % n_bands:
         raise ParameterError(f"n_bands={n_bands} must divide the {n_mels} Mel bands")
     return int(n_bands)

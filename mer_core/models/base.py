@@ -31,6 +31,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from mer_core.errors import MerError, ParameterError
 from mer_core.models.inputs import ClipFeatures, as_clip_features
+from mer_core.validation import check_bool, check_positive_int
 
 __all__ = ["MerClassifier", "NetworkMixin", "PathPredictions", "network_key", "softmax"]
 
@@ -46,24 +47,6 @@ def softmax(z: np.ndarray) -> np.ndarray:
     z = np.asarray(z, dtype=np.float64)
     e = np.exp(z - z.max(axis=1, keepdims=True))
     return e / e.sum(axis=1, keepdims=True)
-
-
-def check_bool(value, name: str) -> bool:
-    if not isinstance(value, bool | np.bool_):
-        raise ParameterError(f"{name} must be True or False, got {value!r}")
-    return bool(value)
-
-
-def check_positive(value, name: str, *, integer: bool = False, allow_none: bool = False):
-    if value is None and allow_none:
-        return None
-    kinds = numbers.Integral if integer else numbers.Real
-    if isinstance(value, bool) or not isinstance(value, kinds) or not value > 0:
-        what = "a positive integer" if integer else "a positive number"
-        raise ParameterError(
-            f"{name} must be {what}{' or None' if allow_none else ''}, got {value!r}"
-        )
-    return value
 
 
 class MerClassifier(ClassifierMixin, BaseEstimator):
@@ -279,8 +262,8 @@ class NetworkMixin:
     def _settings(self, desc: str):
         from mer_core.models.training import TrainSettings
 
-        check_positive(self.time_pool, "time_pool", integer=True)
-        check_positive(self.crop_frames, "crop_frames", integer=True, allow_none=True)
+        check_positive_int(self.time_pool, "time_pool")
+        check_positive_int(self.crop_frames, "crop_frames", allow_none=True)
         check_bool(self.progress, "progress")
         if self.n_jobs is not None and (
             isinstance(self.n_jobs, bool)
@@ -314,7 +297,7 @@ class NetworkMixin:
         from mer_core.models.training import pool_time
 
         x = pool_time(X.require(key, type(self).__name__), self.time_pool)
-        k = check_positive(self.band_pool, "band_pool", integer=True)
+        k = check_positive_int(self.band_pool, "band_pool")
         if k > 1:
             if x.shape[1] % k:
                 raise ParameterError(f"band_pool={k} must divide the {x.shape[1]} input bands")
@@ -329,7 +312,7 @@ class NetworkMixin:
         return np.maximum(1, X.real_frames(frames) // self.time_pool)
 
     def _member_seeds(self, seed: int) -> list[int]:
-        k = check_positive(self.n_networks, "n_networks", integer=True)
+        k = check_positive_int(self.n_networks, "n_networks")
         return [int(seed) if m == 0 else int((seed + 7919 * m) % 2**31) for m in range(k)]
 
     def network_signature(self, seed: int) -> str:

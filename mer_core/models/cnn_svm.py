@@ -34,7 +34,7 @@ from sklearn.svm import LinearSVC
 from sklearn.utils.validation import check_is_fitted
 
 from mer_core.errors import MerError, ParameterError
-from mer_core.models.base import MerClassifier, NetworkMixin, check_bool, check_positive
+from mer_core.models.base import MerClassifier, NetworkMixin
 from mer_core.models.fusion import (
     C_grid,
     TextEncoder,
@@ -45,6 +45,7 @@ from mer_core.models.fusion import (
     texture_block,
 )
 from mer_core.models.inputs import ClipFeatures, as_clip_features
+from mer_core.validation import check_bool, check_positive_int
 
 __all__ = ["CNNSVMClassifier"]
 
@@ -253,7 +254,7 @@ spec_augment
         from mer_core.models.training import torch_session
 
         grid = C_grid(self.C)
-        check_positive(self.svm_max_iter, "svm_max_iter", integer=True)
+        check_positive_int(self.svm_max_iter, "svm_max_iter")
         if self.cnn_output not in ("embedding", "logits"):
             raise ParameterError(
                 f"cnn_output must be 'embedding' or 'logits', got {self.cnn_output!r}"
@@ -302,7 +303,7 @@ spec_augment
                 if keep
             ]
         if "texture" in blocks:
-            check_positive(self.texture_bands, "texture_bands", integer=True)
+            check_positive_int(self.texture_bands, "texture_bands")
             block, block_names = texture_block(X, self.texture_bands)
             parts.append(block)
             names += block_names
@@ -314,7 +315,7 @@ spec_augment
             names += [n for n, k in zip(chord_names, self.chord_support_, strict=True) if k]
         self.text_encoder_ = None
         if "text" in blocks:
-            check_positive(self.text_components, "text_components", integer=True)
+            check_positive_int(self.text_components, "text_components")
             self.text_encoder_ = TextEncoder(
                 n_components=self.text_components, random_state=seed
             ).fit(X.text)

@@ -3,8 +3,7 @@
 * :func:`make_screener` builds the low-level feature screening step:
   :class:`mer_core.features.screening.FeatureScreener` (score against the
   labels, keep the ``k`` best while pruning features correlated above
-  ``corr_threshold``), or, where that module is missing, scikit-learn's
-  ``SelectKBest(f_classif)``. It is always fitted on the training clips only.
+  ``corr_threshold``). It is always fitted on the training clips only.
 * :class:`FixedSelector` is what a fitted screener reduces to in a saved model:
   the boolean mask of the kept columns.
 * :func:`mfcc_stats` summarises an MFCC sequence (mean and standard deviation
@@ -25,6 +24,7 @@ from sklearn.feature_selection import SelectorMixin
 from sklearn.utils.validation import check_is_fitted
 
 from mer_core.errors import MerError, ParameterError
+from mer_core.validation import check_positive
 
 __all__ = [
     "CHORD_SUMMARY",
@@ -66,10 +66,7 @@ def C_grid(C) -> list[float]:
     grid = list(C) if isinstance(C, list | tuple | np.ndarray) else [C]
     if not grid:
         raise ParameterError("C must be a positive number or a non-empty grid, got []")
-    for c in grid:
-        if isinstance(c, bool) or not isinstance(c, int | float | np.number) or not c > 0:
-            raise ParameterError(f"C must be a positive number or a grid of them, got {C!r}")
-    return [float(c) for c in grid]
+    return [check_positive(c, "C") for c in grid]
 
 
 def chord_columns(names, which: str) -> np.ndarray:
@@ -181,7 +178,7 @@ def make_screener(method: str, k, corr_threshold: float, random_state=None):
     Parameters
     ----------
     method : str
-        ``"anova"`` or ``"mutual_info"`` (the latter needs ``FeatureScreener``).
+        ``"anova"`` or ``"mutual_info"``.
     k : int, float or "all"
         Features kept at most (``FeatureScreener``'s ``k``).
     corr_threshold : float
@@ -194,17 +191,8 @@ def make_screener(method: str, k, corr_threshold: float, random_state=None):
     >>> type(make_screener("anova", 10, 0.95)).__name__
     'FeatureScreener'
     """
-    try:
-        from mer_core.features.screening import FeatureScreener
-    except ImportError:  # pragma: no cover - only while the module is missing
-        from sklearn.feature_selection import SelectKBest, f_classif
+    from mer_core.features.screening import FeatureScreener
 
-        if method != "anova":
-            raise ParameterError(
-                f"screening={method!r} needs mer_core.features.screening; only 'anova' "
-                "is available without it"
-            ) from None
-        return SelectKBest(f_classif, k=k)
     return FeatureScreener(
         method=method, k=k, corr_threshold=corr_threshold, random_state=random_state
     )
@@ -212,9 +200,6 @@ def make_screener(method: str, k, corr_threshold: float, random_state=None):
 
 def fit_support(screener, X: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Fit ``screener`` on ``(X, y)`` and return its boolean column mask."""
-    if hasattr(screener, "k") and isinstance(screener.k, int | np.integer):
-        if not isinstance(screener.k, bool) and screener.k > X.shape[1]:
-            screener.set_params(k=X.shape[1])  # SelectKBest refuses k > n_features
     screener.fit(X, y)
     support = np.asarray(screener.get_support(), dtype=bool)
     if not support.any():

@@ -56,6 +56,7 @@ import torch
 from torch import nn
 
 from mer_core.errors import ParameterError
+from mer_core.validation import check_positive_int
 
 __all__ = [
     "ARCHITECTURES",
@@ -271,8 +272,7 @@ class LSTMNet(nn.Module):
 
 def _check_sizes(**sizes) -> None:
     for name, value in sizes.items():
-        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-            raise ParameterError(f"{name} must be a positive integer, got {value!r}")
+        check_positive_int(value, name)
 
 
 def yang_cnn(n_in: int = 128, n_classes: int = 4) -> YangCNN:

@@ -23,7 +23,7 @@ from sklearn.svm import SVC
 from sklearn.utils.validation import check_is_fitted
 
 from mer_core.errors import MerError
-from mer_core.models.base import MerClassifier, check_bool, check_positive
+from mer_core.models.base import MerClassifier
 from mer_core.models.fusion import (
     C_grid,
     chord_columns,
@@ -35,6 +35,7 @@ from mer_core.models.fusion import (
     texture_block,
 )
 from mer_core.models.inputs import ClipFeatures, as_clip_features
+from mer_core.validation import check_bool, check_positive_int
 
 __all__ = ["SVMClassifier"]
 
@@ -196,7 +197,7 @@ class SVMClassifier(MerClassifier):
             self.support_ = fit_support(self.screener_, hand, codes)
         feature_names = [n for n, keep in zip(names, self.support_, strict=True) if keep]
         if "log_mel" in fields:
-            check_positive(self.texture_bands, "texture_bands", integer=True)
+            check_positive_int(self.texture_bands, "texture_bands")
             X.require("log_mel", "SVMClassifier(use_texture=True)")
             feature_names += texture_block(X[:1], self.texture_bands)[1]
         self.chord_support_ = None

@@ -52,6 +52,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from mer_core.errors import ParameterError
+from mer_core.validation import (
+    check_bool,
+    check_number,
+    check_positive,
+    check_positive_int,
+)
 
 __all__ = [
     "TrainSettings",
@@ -123,8 +129,7 @@ def pool_time(x: np.ndarray, factor: int, *, chunk: int = 32) -> np.ndarray:
     >>> pool_time(np.arange(10.0).reshape(1, 1, 10), 4)
     array([[[1.5, 5.5]]], dtype=float32)
     """
-    if isinstance(factor, bool) or not isinstance(factor, int | np.integer) or factor < 1:
-        raise ParameterError(f"time_pool must be a positive integer, got {factor!r}")
+    factor = check_positive_int(factor, "time_pool")
     n, f, t = x.shape
     if factor == 1:
         return np.ascontiguousarray(x, dtype=np.float32)
@@ -198,32 +203,18 @@ class TrainSettings:
     desc: str = "train"
 
     def __post_init__(self):
-        def positive_int(name):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < 1:
-                raise ParameterError(f"{name} must be a positive integer, got {v!r}")
-
-        positive_int("epochs")
-        positive_int("batch_size")
-        if self.crop is not None:
-            positive_int("crop")
-        if self.patience is not None:
-            positive_int("patience")
-        if not (isinstance(self.lr, int | float) and self.lr > 0):
-            raise ParameterError(f"lr must be a positive number, got {self.lr!r}")
+        check_positive_int(self.epochs, "epochs")
+        check_positive_int(self.batch_size, "batch_size")
+        check_positive_int(self.crop, "crop", allow_none=True)
+        check_positive_int(self.patience, "patience", allow_none=True)
+        check_positive(self.lr, "lr")
         if self.optimizer not in ("sgd", "adam"):
             raise ParameterError(f"optimizer must be 'sgd' or 'adam', got {self.optimizer!r}")
-        if not (isinstance(self.momentum, int | float) and 0 <= self.momentum < 1):
-            raise ParameterError(f"momentum must be in [0, 1), got {self.momentum!r}")
-        if not (isinstance(self.weight_decay, int | float) and self.weight_decay >= 0):
-            raise ParameterError(f"weight_decay must be >= 0, got {self.weight_decay!r}")
-        if not (isinstance(self.mixup, int | float) and self.mixup >= 0):
-            raise ParameterError(f"mixup must be >= 0 (0: off), got {self.mixup!r}")
-        if not isinstance(self.spec_augment, bool):
-            raise ParameterError(f"spec_augment must be True or False, got {self.spec_augment!r}")
-        vf = self.validation_fraction
-        if not (isinstance(vf, int | float) and 0 <= vf < 1):
-            raise ParameterError(f"validation_fraction must be in [0, 1), got {vf!r}")
+        check_number(self.momentum, "momentum", low=0, high=1, closed="left")
+        check_number(self.weight_decay, "weight_decay", low=0)
+        check_number(self.mixup, "mixup", low=0)
+        check_bool(self.spec_augment, "spec_augment")
+        check_number(self.validation_fraction, "validation_fraction", low=0, high=1, closed="left")
 
 
 def _make_optimizer(net: nn.Module, s: TrainSettings) -> torch.optim.Optimizer:

@@ -56,6 +56,7 @@ from mer_core.synth.cues import LABEL_NOISE, LATENT_SD, _check_va, draw_cues
 from mer_core.synth.profiles import Profile, check_duration, class_counts, get_profile
 from mer_core.synth.render import SR, master, render_score, resolve_renderer, to_pcm16, wav_bytes
 from mer_core.synth.seeds import clip_streams
+from mer_core.validation import check_int
 
 __all__ = [
     "SYNTH_VERSION",
@@ -118,9 +119,7 @@ class Clip:
 
 # ---------------------------------------------------------------- validation
 def _check_seed(seed) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-        raise ParameterError(f"seed must be a non-negative integer, got {seed!r}")
-    return int(seed)
+    return check_int(seed, "seed", low=0)
 
 
 def _check_n_jobs(n_jobs) -> int:
@@ -292,8 +291,7 @@ def synthesize_clip(
     sch, prof, _, target = _resolve(scheme, 1, profile, duration)
     label = sch.labels[0] if label is None else label
     sch.index(label)
-    if isinstance(index, bool) or not isinstance(index, numbers.Integral) or index < 0:
-        raise ParameterError(f"index must be a non-negative integer, got {index!r}")
+    index = check_int(index, "index", low=0)
     seed = _check_seed(seed)
     name = resolve_renderer(renderer)
     plan, cues, score, rrng = _compose_clip(sch, label, int(index), seed, prof, target)

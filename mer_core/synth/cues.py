@@ -68,7 +68,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mer_core.errors import ParameterError
 from mer_core.synth.instruments import DRUM_KITS, INSTRUMENTS, TIMBRE_KERNEL
 from mer_core.synth.theory import (
     MAJOR_PROGRESSIONS,
@@ -78,6 +77,7 @@ from mer_core.synth.theory import (
     key_name,
     parse_progression,
 )
+from mer_core.validation import check_number
 
 __all__ = [
     "Cue",
@@ -204,12 +204,10 @@ CUE_TABLE: dict[str, Cue] = {
 
 
 def _check_va(valence, arousal):
-    for name, x in (("valence", valence), ("arousal", arousal)):
-        if isinstance(x, bool) or not isinstance(x, (int, float, np.number)):
-            raise ParameterError(f"{name} must be a number in [-1, 1], got {x!r}")
-        if not -1.0 <= float(x) <= 1.0:
-            raise ParameterError(f"{name} must be in [-1, 1], got {x!r}")
-    return float(valence), float(arousal)
+    return (
+        check_number(valence, "valence", low=-1, high=1),
+        check_number(arousal, "arousal", low=-1, high=1),
+    )
 
 
 def cue_weights():
