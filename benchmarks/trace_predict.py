@@ -6,14 +6,17 @@ fresh process each time (under ``strace`` when it is installed): first with an
 empty feature cache (the clip's features are computed), then with the cache
 filled (they are read back). For each run it reports
 
-* **stages**: the ``mer_core`` functions called at ``mer_core`` call depth 1-4
-  below ``mer predict``, in first-call order (repeats folded);
-* **calls**: every call of a ``mer_core`` function (``sys.setprofile``);
+* **stages**: the ``mer_core`` functions called at ``mer_core`` call depth 1-5
+  from ``mer predict``'s ``_predict`` (comprehensions left out), in first-call
+  order (repeats folded);
+* **calls**: every call of a ``mer_core`` function inside ``_predict``
+  (``sys.setprofile``; start-up imports and argument parsing left out);
 * **loose settings**: calls whose function takes one of ``sr``, ``n_fft``,
   ``hop_length``, ``n_mels``, ``n_mfcc``, ``preemphasis`` as a parameter (the
   front-end settings passed by hand) rather than a ``FeatureConfig``;
 * **containers**: the feature containers built (instances of the classes
-  whose ``__init__`` ran, by name) and the model's internal matrices;
+  whose ``__init__`` ran, by name) and the model's internal matrices and
+  network forward passes, counted;
 * **feature groups** computed and cache entries read;
 * **file reads**: files under the work folder opened for reading, by kind:
   the audio clip, the model's files (``config.json``, ``arrays.npz``,
@@ -40,7 +43,12 @@ import sys
 from pathlib import Path
 
 SETTINGS = {"sr", "n_fft", "hop_length", "n_mels", "n_mfcc", "preemphasis"}
-MATRICES = {"_pooled": "pooled maps", "_fused": "fused matrix", "_design": "SVM design matrix"}
+MATRICES = {
+    "_pooled": "pooled maps",
+    "_fused": "fused matrix",
+    "_design": "SVM design matrix",
+    "network_outputs": "network forward pass",
+}
 
 
 def _build(workdir: Path, model: str) -> tuple[Path, Path]:
@@ -62,10 +70,10 @@ def _trace(argv: list[str]) -> dict:
     """Run ``mer argv`` in this process under a profiler of mer_core frames."""
     from mer_core.cli import main
 
-    calls, stages, loose, containers, matrices = 0, [], 0, {}, []
+    calls, stages, loose, containers, matrices = 0, [], 0, {}, {}
     loose_functions, seen = set(), set()
     groups_computed, entries_read = [], 0
-    depth = [0]
+    depth = [0]  # mer_core frames below experiments_cli._predict (0: outside it)
 
     def name_of(frame) -> str:
         code = frame.f_code
@@ -77,8 +85,10 @@ def _trace(argv: list[str]) -> dict:
         if event not in ("call", "return"):
             return
         module = frame.f_globals.get("__name__", "")
-        if not module.startswith("mer_core") or module.startswith("mer_core.cli"):
+        if not module.startswith("mer_core"):
             return
+        if depth[0] == 0 and not (event == "call" and frame.f_code.co_name == "_predict"):
+            return  # start-up (imports, argument parsing) is not the clip's walk
         if event == "return":
             depth[0] -= 1
             return
@@ -94,15 +104,19 @@ def _trace(argv: list[str]) -> dict:
             if cls in ("FeatureSet", "ClipFeatures"):
                 containers[cls] = containers.get(cls, 0) + 1
         if code.co_name in MATRICES:
-            matrices.append(MATRICES[code.co_name])
+            what = MATRICES[code.co_name]
+            matrices[what] = matrices.get(what, 0) + 1
         if code.co_name == "_read_entry":
             entries_read += 1
         if code.co_name in ("clip_features", "signal_features"):
             groups_computed.append(sorted(frame.f_locals.get("groups") or ()))
         key = (depth[0], name_of(frame))
-        if depth[0] <= 4 and key not in seen:
+        if depth[0] <= 5 and "<" not in key[1] and key not in seen:
             seen.add(key)
             stages.append(key)
+
+    import mer_core.extract
+    import mer_core.models  # noqa: F401  (imported first: imports are not the clip's walk)
 
     sys.setprofile(profile)
     try:
@@ -116,7 +130,7 @@ def _trace(argv: list[str]) -> dict:
         "loose_setting_calls": loose,
         "loose_setting_functions": sorted(loose_functions),
         "containers": containers,
-        "model_matrices": sorted(set(matrices)),
+        "model_matrices": matrices,
         "groups_computed": groups_computed,
         "cache_entries_read": entries_read,
         "stages": [f"{'  ' * (d - 1)}{n.removeprefix('mer_core.')}" for d, n in stages],
@@ -129,7 +143,8 @@ def _opened(log: Path, workdir: Path) -> dict:
     root = str(workdir.resolve())
     for line in log.read_text(errors="replace").splitlines():
         m = re.search(r'openat\([^,]+, "([^"]+)", ([A-Z_|]+)', line)
-        if not m or "= -1" in line or "O_WRONLY" in m.group(2) or "O_DIRECTORY" in m.group(2):
+        flags = m.group(2) if m else ""
+        if not m or "= -1" in line or any(f in flags for f in ("O_WRONLY", "O_CREAT", "O_DIR")):
             continue
         path = m.group(1)
         if not os.path.isabs(path) or not path.startswith(root):
