@@ -43,10 +43,10 @@ import sys
 from pathlib import Path
 
 SETTINGS = {"sr", "n_fft", "hop_length", "n_mels", "n_mfcc", "preemphasis"}
-MATRICES = {
-    "_pooled": "pooled maps",
-    "_fused": "fused matrix",
-    "_design": "SVM design matrix",
+MATRICES = {  # by qualified name (networks._pooled, a size helper, is not one)
+    "NetworkMixin._pooled": "pooled maps",
+    "CNNSVMClassifier._fused": "fused matrix",
+    "SVMClassifier._design": "SVM design matrix",
     "network_outputs": "network forward pass",
 }
 
@@ -77,8 +77,7 @@ def _trace(argv: list[str]) -> dict:
 
     def name_of(frame) -> str:
         code = frame.f_code
-        qual = getattr(code, "co_qualname", code.co_name)
-        return f"{frame.f_globals.get('__name__', '?')}.{qual}"
+        return f"{frame.f_globals.get('__name__', '?')}.{code.co_qualname}"
 
     def profile(frame, event, arg):
         nonlocal calls, loose, entries_read
@@ -103,8 +102,8 @@ def _trace(argv: list[str]) -> dict:
             cls = type(frame.f_locals["self"]).__name__
             if cls in ("FeatureSet", "ClipFeatures"):
                 containers[cls] = containers.get(cls, 0) + 1
-        if code.co_name in MATRICES:
-            what = MATRICES[code.co_name]
+        if code.co_qualname in MATRICES:
+            what = MATRICES[code.co_qualname]
             matrices[what] = matrices.get(what, 0) + 1
         if code.co_name == "_read_entry":
             entries_read += 1

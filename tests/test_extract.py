@@ -285,3 +285,24 @@ def test_each_file_is_read_once(corpus, tmp_path, monkeypatch):
     opened.clear()
     _run(corpus[:2], tmp_path / "cache")  # cached: read to hash, not decoded
     assert opened == ["clip0.wav", "clip1.wav"]
+
+
+def test_a_model_reading_audio_computes_only_the_groups_it_reads(corpus, tmp_path, monkeypatch):
+    """An SVM on low-level features, fitted on what extraction returned, predicts files
+    with that front end and never computes the spectral group (the CNN's log-Mel)."""
+    import mer_core.extract as extract
+    from mer_core.models import SVMClassifier
+
+    X = _run(corpus, tmp_path / "cache", groups=("lowlevel",))
+    clf = SVMClassifier(use_mfcc_stats=False, n_screened=4).fit(X, ["a", "b", "a", "b"])
+    assert clf.feature_config_ == CFG  # the provenance of X
+    asked = []
+    real = extract.signal_features
+    monkeypatch.setattr(
+        extract, "signal_features", lambda y, **kw: asked.append(kw["groups"]) or real(y, **kw)
+    )
+    fresh = tmp_path / "fresh"
+    pred = clf.predict_paths(corpus, cache_dir=fresh)
+    assert asked == [["lowlevel"]] * 4 and sorted(p.name for p in fresh.iterdir()) == ["lowlevel"]
+    np.testing.assert_allclose(pred.proba, clf.predict_proba(X))
+    np.testing.assert_allclose(pred.novelty, clf.novelty(X))

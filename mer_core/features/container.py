@@ -210,7 +210,7 @@ class ClipFeatures:
         self.failures = list(failures or [])
         self.n_computed = int(n_computed)
         if valid_frames is None and n_valid is not None and config is not None:
-            valid_frames = self._frames_of(self.n_valid, config.hop_length)
+            valid_frames = self._real_frames_of_n_valid()
         if valid_frames is not None:
             valid_frames = np.asarray(valid_frames)
             if valid_frames.shape != (n,) or valid_frames.dtype.kind not in "iu":
@@ -232,13 +232,14 @@ class ClipFeatures:
                     raise MerError(f"{attr} has {len(names)} names for {width} {field} columns")
             setattr(self, attr, names)
 
-    def _frames_of(self, n_valid: np.ndarray, hop_length: int) -> np.ndarray | None:
-        """Frames of real audio of clips with ``n_valid`` samples (capped at each map's length)."""
+    def _real_frames_of_n_valid(self) -> np.ndarray | None:
+        """Frames of real audio of each clip's ``n_valid`` samples at the configuration's
+        hop (capped at its map's length); None without a map."""
         maps = self.log_mel if self.log_mel is not None else self.mfcc
         if maps is None:
             return None
         n_frames = np.array([m.shape[-1] for m in maps], dtype=np.int64)
-        return np.clip(1 + np.asarray(n_valid, dtype=np.int64) // hop_length, 1, n_frames)
+        return np.clip(1 + self.n_valid.astype(np.int64) // self.config.hop_length, 1, n_frames)
 
     # -- array-like behaviour (what scikit-learn's fold splitting relies on)
 
