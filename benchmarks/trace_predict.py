@@ -26,7 +26,9 @@ Run from the repository root::
 
     .venv/bin/python benchmarks/trace_predict.py --workdir /tmp/trace --model cnn
 
-It prints one table per run and writes them to ``--json`` when given. It is a
+It prints one table per run and writes them to ``--json`` when given
+(``benchmarks/results/trace_predict.json`` holds the walk before and after
+issue 9's single container). It is a
 measurement, not a test: the numbers depend on the code it runs (the copy of
 ``mer_core`` that Python imports, printed first).
 """
