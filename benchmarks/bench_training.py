@@ -66,13 +66,12 @@ def child(spec_path: str, model: str, size: int, budget: str) -> None:
     import torch
 
     from mer_core.experiments import build_estimator
-    from mer_core.models import ClipFeatures
 
     spec = json.loads(Path(spec_path).read_text())
     fs = _features(spec)
     labels = np.asarray(spec["labels"])[fs.index]
     idx = _subset(labels.tolist(), size) if size < len(fs) else np.arange(len(fs))
-    X = ClipFeatures.from_feature_set(fs)[idx]
+    X = fs[idx]
     y = labels[idx]
     est = build_estimator(model, budget=budget, random_state=0)
     if "progress" in est.get_params():

@@ -137,12 +137,14 @@ def _decoder_problem(path: Path, exc: Exception, notes, *, frames_read=None, sr=
     return f"damaged {kind} data{where}" + (f" ({why})" if why else "")
 
 
-def _open(path: Path):
+def _open(path: Path, data: bytes | None = None):
+    import io
+
     import soundfile as sf
 
     with _quiet_decoder() as notes:
         try:
-            return sf.SoundFile(str(path))
+            return sf.SoundFile(str(path) if data is None else io.BytesIO(data))
         except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
             error = exc
     detail = str(error).split(": ", 1)[-1].strip() or type(error).__name__
@@ -211,6 +213,7 @@ def load_audio(
     duration: float | None = None,
     offset: float = 0.0,
     pad: bool = True,
+    data: bytes | None = None,
 ) -> np.ndarray:
     """Load an audio file as mono float32 at ``sr``, the paper's way.
 
@@ -228,6 +231,11 @@ def load_audio(
     pad : bool
         Zero-fill a shorter clip to exactly ``round(duration * sr)`` samples
         (the paper's zero-fill). Ignored when ``duration`` is None.
+    data : bytes, optional
+        The file's bytes, already read (to hash them, say): they are decoded
+        from memory instead of reading ``path`` again, which then only names
+        the file in messages. Should the decoder not recognise the format
+        from memory, ``path`` is opened after all.
 
     Returns
     -------
@@ -253,8 +261,17 @@ def load_audio(
     check_duration(duration)
     if not (offset >= 0 and np.isfinite(offset)):
         raise ParameterError(f"offset must be a finite number of seconds >= 0, got {offset!r}")
-    _check_readable(path)
-    with _open(path) as f:
+    if data is None:
+        _check_readable(path)
+    elif len(data) == 0:
+        raise AudioError(path, "file is empty (0 bytes)")
+    try:
+        f = _open(path, data)
+    except AudioError:
+        if data is None:
+            raise
+        f = _open(path)  # the same decoder, from the file (its messages are the usual ones)
+    with f:
         native_sr = f.samplerate
         start = int(round(offset * native_sr))
         if start >= f.frames > 0:

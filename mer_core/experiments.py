@@ -235,17 +235,6 @@ def build_estimator(
     return est.set_params(**params)
 
 
-def _clip_features(fs, manifest, use_text: bool):
-    """ClipFeatures of a FeatureSet, with the text of the manifest rows it holds."""
-    from mer_core.models import ClipFeatures
-
-    text = None
-    if use_text:
-        rows = manifest.iloc[fs.index]
-        text = [str(t) if isinstance(t, str) else "" for t in rows["text"]]
-    return ClipFeatures.from_feature_set(fs, text=text)
-
-
 def _repeat_dir(out_dir: Path, r: int) -> Path:
     return out_dir if r == 0 else out_dir / "repeats" / f"repeat{r}"
 
@@ -294,7 +283,7 @@ def evaluate_manifest(
     from mer_core.cluster import describe_engine, resolve_scheduler
     from mer_core.evaluation.protocol import run_cv
     from mer_core.evaluation.report import write_results
-    from mer_core.extract import FeatureConfig, extract_features
+    from mer_core.extract import FeatureConfig, extract_features, groups_for
     from mer_core.io import json_digest
     from mer_core.schemes import get_scheme
 
@@ -318,11 +307,13 @@ def evaluate_manifest(
         by_features.setdefault(tuple(sorted(MODELS[m].features.items())), []).append(m)
     paths = manifest["path"].tolist()
     feature_sets, failures = {}, []
-    for overrides in by_features:
+    for overrides, names in by_features.items():
         cfg = dataclasses.replace(base, **dict(overrides))
+        fields = {f for n in names for f in build_estimator(n).input_fields()}
         fs = extract_features(
             paths,
             config=cfg,
+            groups=groups_for(fields),
             cache_dir=cache_dir,
             n_jobs=n_jobs,
             progress=progress,
@@ -347,7 +338,9 @@ def evaluate_manifest(
     for overrides, names in by_features.items():
         fs = feature_sets[overrides]
         pos = np.searchsorted(fs.index, keep)
-        X = _clip_features(fs, manifest, use_text)[pos]
+        X = fs[pos]
+        if use_text:
+            X = X.with_text([t if isinstance(t, str) else "" for t in rows["text"]])
         fingerprints[",".join(names)] = fs.fingerprint()
         ests = {}
         for n in names:

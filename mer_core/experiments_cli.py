@@ -179,9 +179,9 @@ def _evaluate(args) -> int:
 def _train(args) -> int:
     from mer_core.evaluation.report import environment
     from mer_core.experiments import MODELS, build_estimator
-    from mer_core.extract import extract_features
+    from mer_core.extract import extract_features, groups_for
     from mer_core.io import atomic_write_json
-    from mer_core.models import ClipFeatures, save_model
+    from mer_core.models import save_model
 
     out = Path(args.out)
     if (out / MODEL_FOLDER).exists() and not args.overwrite:
@@ -202,37 +202,25 @@ def _train(args) -> int:
         import dataclasses
 
         config = dataclasses.replace(config, **spec.features)
-    fs = extract_features(
+    est = build_estimator(args.model, budget=args.budget, random_state=args.seed)
+    if "progress" in est.get_params():
+        est.set_params(progress=not args.quiet)
+    X = extract_features(
         manifest["path"].tolist(),
         config=config,
+        groups=groups_for(est.input_fields()),
         cache_dir=args.cache_dir,
         n_jobs=args.n_jobs,
         progress=not args.quiet,
     )
-    if len(fs) == 0:
+    if len(X) == 0:
         raise MerError(f"{args.data}: no clip could be read")
-    y = manifest["label"].astype(str).to_numpy()[fs.index]
-    X = ClipFeatures(
-        log_mel=fs.log_mel,
-        mfcc=fs.mfcc,
-        lowlevel=fs.lowlevel,
-        chords=fs.chords,
-        lowlevel_names=fs.lowlevel_names,
-        chord_names=fs.chord_names,
-    )
-    est = build_estimator(args.model, budget=args.budget, random_state=args.seed)
-    if "progress" in est.get_params():
-        est.set_params(progress=not args.quiet)
+    y = manifest["label"].astype(str).to_numpy()[X.index]
     t0 = time.perf_counter()
-    est.fit(X, y)
+    est.fit(X, y)  # keeps X.config as feature_config_, which save_model writes
     seconds = time.perf_counter() - t0
     save_model(
-        est,
-        out / MODEL_FOLDER,
-        feature_config=config,
-        scheme=args.scheme,
-        title=spec.title,
-        overwrite=args.overwrite,
+        est, out / MODEL_FOLDER, scheme=args.scheme, title=spec.title, overwrite=args.overwrite
     )
     atomic_write_json(
         out / TRAIN_RECORD,
@@ -245,15 +233,15 @@ def _train(args) -> int:
             "seed": args.seed,
             "feature_config": config.to_dict(),
             "data": str(args.data),
-            "data_fingerprint": fs.fingerprint(),
-            "n_clips": len(fs),
-            "failures": fs.failures,
+            "data_fingerprint": X.fingerprint(),
+            "n_clips": len(X),
+            "failures": X.failures,
             "training_seconds": seconds,
             "environment": environment(),
         },
     )
-    print(f"trained {spec.title} on {len(fs)} clips in {seconds:.1f} s -> {out}")
-    for f in fs.failures:
+    print(f"trained {spec.title} on {len(X)} clips in {seconds:.1f} s -> {out}")
+    for f in X.failures:
         print(f"mer: left out: {f['error']}", file=sys.stderr)
     return 0
 

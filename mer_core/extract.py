@@ -24,36 +24,55 @@ their own key; an entry that fails to load, whose stored key differs, or whose
 arrays are not exactly what the group computes (names, dtypes, shapes for the
 configuration, finite values) is recomputed, never trusted.
 
+**Only what is asked.** ``groups`` names the feature groups to compute;
+:func:`groups_for` gives the groups a model's input fields need (a CNN needs
+``spectral`` only), so predicting with a model computes nothing it does not read.
+
 **Failures.** A bad file does not stop the run: it is collected into
-``FeatureSet.failures`` (file and message) and the rest finish; ``strict=True``
+``ClipFeatures.failures`` (file and message) and the rest finish; ``strict=True``
 stops at the first one with a :class:`~mer_core.errors.MerError` naming it.
+
+**One read per file.** A file is read once: its bytes are hashed for the cache
+key and, when a group must be computed, decoded from memory (files larger than
+:data:`READ_ONCE_MAX_BYTES` are hashed and decoded from disk, so read twice).
+
+The result is a :class:`~mer_core.features.container.ClipFeatures`, the
+container every model takes: its arrays, the configuration, each clip's file
+and content digest, real-audio length and the failures travel together.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import os
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from mer_core.audio import DEFAULT_SR, check_duration, fix_length, load_audio
 from mer_core.errors import AudioError, MerError, ParameterError
+from mer_core.features.container import ClipFeatures
 from mer_core.io import atomic_path, file_digest, json_digest, not_regular_file
 from mer_core.validation import check_number, check_positive_int
 
 __all__ = [
     "GROUPS",
+    "GROUP_FIELDS",
     "FeatureConfig",
-    "FeatureSet",
-    "clip_features",
     "default_cache_dir",
     "extract_features",
+    "groups_for",
+    "signal_features",
 ]
 
 GROUPS = ("spectral", "lowlevel", "chords")
+#: The :class:`~mer_core.features.container.ClipFeatures` fields each group fills.
+GROUP_FIELDS = {"spectral": ("log_mel", "mfcc"), "lowlevel": ("lowlevel",), "chords": ("chords",)}
+#: Files up to this size are read once (hashed and decoded from memory).
+READ_ONCE_MAX_BYTES = 256 * 2**20
 
 # Bump a group's version when its code changes what it computes.
 GROUP_VERSIONS = {"spectral": 1, "lowlevel": 1, "chords": 3}
@@ -128,8 +147,29 @@ def _check_groups(groups) -> tuple[str, ...]:
     return groups
 
 
-def clip_features(y, *, config: FeatureConfig = FeatureConfig(), n_valid=None, groups=GROUPS):
-    """All feature groups of one signal, sharing the STFTs.
+def groups_for(fields) -> tuple[str, ...]:
+    """The feature groups that fill the given :class:`ClipFeatures` fields, in ``GROUPS`` order.
+
+    ``text`` comes from the dataset, not the audio, and needs no group.
+
+    Examples
+    --------
+    >>> groups_for(["log_mel"])
+    ('spectral',)
+    >>> groups_for({"chords": [24], "mfcc": [20, 87], "text": None})
+    ('spectral', 'chords')
+    """
+    fields = set(fields) - {"text"}
+    known = {f for fs in GROUP_FIELDS.values() for f in fs}
+    if fields - known:
+        raise ParameterError(
+            f"no feature group computes {sorted(fields - known)}; fields: {sorted(known)}"
+        )
+    return tuple(g for g in GROUPS if fields & set(GROUP_FIELDS[g]))
+
+
+def signal_features(y, *, config: FeatureConfig = FeatureConfig(), n_valid=None, groups=GROUPS):
+    """The feature groups of one signal, sharing one STFT.
 
     Parameters
     ----------
@@ -149,7 +189,7 @@ def clip_features(y, *, config: FeatureConfig = FeatureConfig(), n_valid=None, g
     --------
     >>> import numpy as np
     >>> y = np.zeros(22050 * 2, dtype=np.float32)
-    >>> out = clip_features(y, config=FeatureConfig(duration=2.0), groups=("spectral",))
+    >>> out = signal_features(y, config=FeatureConfig(duration=2.0), groups=("spectral",))
     >>> out["spectral"]["log_mel"].shape
     (128, 87)
     """
@@ -301,7 +341,8 @@ def _process_file(path: str, config: FeatureConfig, groups, cache_dir, use_cache
         problem = not_regular_file(p)
         if problem is not None:
             raise MerError(f"{p}: {problem}")
-        digest = file_digest(p)
+        data = p.read_bytes() if p.stat().st_size <= READ_ONCE_MAX_BYTES else None
+        digest = file_digest(p) if data is None else hashlib.sha256(data).hexdigest()
         keys = {
             g: json_digest({"file": digest, **config.group_params(g)}, length=32) for g in groups
         }
@@ -319,7 +360,8 @@ def _process_file(path: str, config: FeatureConfig, groups, cache_dir, use_cache
         if missing:
             from threadpoolctl import threadpool_limits
 
-            y = load_audio(p, sr=config.sr, duration=config.duration, pad=False)
+            y = load_audio(p, sr=config.sr, duration=config.duration, pad=False, data=data)
+            del data
             n_valid = y.shape[-1]
             if n_valid < config.n_fft:
                 raise AudioError(
@@ -331,7 +373,7 @@ def _process_file(path: str, config: FeatureConfig, groups, cache_dir, use_cache
                 y = fix_length(y, size=int(round(config.duration * config.sr)))
             # parallelism is across clips: keep BLAS to one thread per clip
             with threadpool_limits(limits=1), np.errstate(all="ignore"):
-                computed = clip_features(y, config=config, n_valid=n_valid, groups=missing)
+                computed = signal_features(y, config=config, n_valid=n_valid, groups=missing)
             for g in missing:
                 for name, arr in computed[g].items():
                     if not np.all(np.isfinite(arr)):
@@ -348,52 +390,6 @@ def _process_file(path: str, config: FeatureConfig, groups, cache_dir, use_cache
         return None, str(exc)
     except Exception as exc:  # never let a library's traceback reach the user
         return None, f"{path}: feature extraction failed ({type(exc).__name__}: {exc})"
-
-
-@dataclass
-class FeatureSet:
-    """Features of a list of files, stacked; failed files are left out and reported.
-
-    Attributes
-    ----------
-    paths : list of str
-        The files that succeeded, in input order.
-    index : np.ndarray of int
-        Position of each successful file in the input list.
-    digests : list of str
-        SHA-256 of each file's bytes (the data fingerprint).
-    log_mel : np.ndarray, shape (n, n_mels, n_frames), float16, or None
-    mfcc : np.ndarray, shape (n, n_mfcc, n_frames), or None
-    lowlevel, chords : np.ndarray, shape (n, d), or None
-    lowlevel_names, chord_names : list of str
-    n_valid : np.ndarray of int
-        Real (not zero-filled) samples per clip.
-    failures : list of dict
-        ``{"path", "error"}`` for each file that failed.
-    n_computed : int
-        (clip, group) results computed in this call rather than read from cache.
-    """
-
-    paths: list
-    index: np.ndarray
-    digests: list
-    config: FeatureConfig
-    log_mel: np.ndarray | None = None
-    mfcc: np.ndarray | None = None
-    lowlevel: np.ndarray | None = None
-    chords: np.ndarray | None = None
-    lowlevel_names: list = field(default_factory=list)
-    chord_names: list = field(default_factory=list)
-    n_valid: np.ndarray | None = None
-    failures: list = field(default_factory=list)
-    n_computed: int = 0
-
-    def __len__(self) -> int:
-        return len(self.paths)
-
-    def fingerprint(self) -> str:
-        """One digest for the data and the configuration (for run records)."""
-        return json_digest({"files": sorted(self.digests), "config": self.config.to_dict()})
 
 
 def _stack(items, name):
@@ -415,8 +411,8 @@ def extract_features(
     strict: bool = False,
     progress: bool = True,
     scheduler: str | None = None,
-) -> FeatureSet:
-    """Extract (or read from cache) every feature group for a list of audio files.
+) -> ClipFeatures:
+    """Extract (or read from cache) feature groups for a list of audio files.
 
     Parameters
     ----------
@@ -425,7 +421,8 @@ def extract_features(
     config : FeatureConfig
         Front-end parameters.
     groups : tuple of str
-        Any of ``"spectral"``, ``"lowlevel"``, ``"chords"``.
+        Any of ``"spectral"``, ``"lowlevel"``, ``"chords"`` (default all); only
+        these are computed or read. :func:`groups_for` gives a model's.
     cache_dir : path, optional
         Cache root (default :func:`default_cache_dir`).
     n_jobs : int
@@ -440,7 +437,23 @@ def extract_features(
 
     Returns
     -------
-    FeatureSet
+    ClipFeatures
+        The files that succeeded, in input order (``paths``, their positions
+        ``index`` and content ``digests``), the groups' fields, ``n_valid``
+        and ``valid_frames``, the ``config``, ``failures`` and ``n_computed``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, numpy as np
+    >>> from mer_core.audio import write_wav
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> song = write_wav(folder / "a.wav", 0.1 * np.ones(22050, np.float32), sr=22050)
+    >>> X = extract_features([song, folder / "missing.wav"], config=FeatureConfig(duration=1.0),
+    ...                      groups=("spectral",), cache_dir=folder / "cache", progress=False)
+    >>> X
+    ClipFeatures(n=1, log_mel=(128, 44) float16, mfcc=(20, 44) float32, 1 failed)
+    >>> X.failures[0]["error"].endswith("missing.wav: no such file")
+    True
     """
     from tqdm.auto import tqdm
 
@@ -470,24 +483,24 @@ def extract_features(
         else:
             ok.append((i, res))
     items = [r for _, r in ok]
-    fs = FeatureSet(
+    fields: dict = {}
+    if items:
+        if "spectral" in groups:
+            fields["log_mel"] = _stack([r["spectral"] for r in items], "log_mel")
+            fields["mfcc"] = _stack([r["spectral"] for r in items], "mfcc")
+        if "lowlevel" in groups:
+            fields["lowlevel"] = np.stack([r["lowlevel"]["vector"] for r in items])
+            fields["lowlevel_names"] = feature_names("lowlevel", config=config)
+        if "chords" in groups:
+            fields["chords"] = np.stack([r["chords"]["vector"] for r in items])
+            fields["chord_names"] = feature_names("chords", config=config)
+    return ClipFeatures(
+        **fields,
+        config=config,
         paths=[paths[i] for i, _ in ok],
         index=np.array([i for i, _ in ok], dtype=int),
         digests=[r["digest"] for r in items],
-        config=config,
+        n_valid=np.array([int(r[groups[0]]["n_valid"]) for r in items], dtype=np.int64),
         failures=failures,
         n_computed=sum(len(r["computed"]) for r in items),
     )
-    if items:
-        first = groups[0]
-        fs.n_valid = np.array([int(r[first]["n_valid"]) for r in items])
-        if "spectral" in groups:
-            fs.log_mel = _stack([r["spectral"] for r in items], "log_mel")
-            fs.mfcc = _stack([r["spectral"] for r in items], "mfcc")
-        if "lowlevel" in groups:
-            fs.lowlevel = np.stack([r["lowlevel"]["vector"] for r in items])
-            fs.lowlevel_names = feature_names("lowlevel", config=config)
-        if "chords" in groups:
-            fs.chords = np.stack([r["chords"]["vector"] for r in items])
-            fs.chord_names = feature_names("chords", config=config)
-    return fs

@@ -382,10 +382,9 @@ def test_evaluate_manifest_fits_every_step_on_the_training_fold_only(
         return frozenset(index[r.tobytes()] for r in np.ascontiguousarray(rows))
 
     from mer_core.experiments import build_estimator
-    from mer_core.models import ClipFeatures
 
     est = build_estimator("cnn", budget="tiny")
-    pooled = est._pooled(ClipFeatures.from_feature_set(fs), "log_mel")
+    pooled = est._pooled(fs, "log_mel")
     low = fs.lowlevel.astype(np.float64)
     width = low.shape[1]
 

@@ -10,7 +10,7 @@ import soundfile as sf
 
 from mer_core import MerError
 from mer_core.audio import load_audio
-from mer_core.extract import FeatureConfig, clip_features, extract_features
+from mer_core.extract import FeatureConfig, extract_features, signal_features
 
 SR = 22050
 CFG = FeatureConfig(duration=3.0)
@@ -52,7 +52,7 @@ def test_features_shapes_and_match_single_clip(corpus, tmp_path):
     assert np.all(np.isfinite(fs.lowlevel)) and np.all(np.isfinite(fs.chords))
     assert list(fs.n_valid) == [3 * SR, 2 * SR, 3 * SR, 1 * SR]
     y = load_audio(corpus[1], duration=3.0)
-    direct = clip_features(y, config=CFG, n_valid=2 * SR)
+    direct = signal_features(y, config=CFG, n_valid=2 * SR)
     np.testing.assert_array_equal(fs.mfcc[1], direct["spectral"]["mfcc"])
     np.testing.assert_array_equal(fs.lowlevel[1], direct["lowlevel"]["vector"])
     np.testing.assert_array_equal(fs.chords[1], direct["chords"]["vector"])
@@ -154,7 +154,7 @@ def test_partial_stft_equals_the_paper_chain_on_the_zero_filled_clip(corpus):
     from mer_core.features import log_mel, mfcc, preemphasis, stft_power
 
     y = load_audio(corpus[3], duration=3.0)  # 1 s of audio, 2 s of zero-fill
-    out = clip_features(y, config=CFG, n_valid=SR)
+    out = signal_features(y, config=CFG, n_valid=SR)
     S = stft_power(preemphasis(y, coef=CFG.preemphasis))
     ref_l = log_mel(S=S, sr=SR, n_mels=CFG.n_mels)
     np.testing.assert_array_equal(out["spectral"]["log_mel"], ref_l.astype(np.float16))
@@ -167,8 +167,8 @@ def test_lowlevel_reusing_the_spectral_log_mel_equals_its_own(corpus):
     """The lowlevel group takes the spectral group's log-Mel and MFCC: same vector, bit for bit."""
     for path, n_valid in zip(corpus, (3 * SR, 2 * SR, 3 * SR, SR), strict=True):
         y = load_audio(path, duration=3.0)
-        shared = clip_features(y, config=CFG, n_valid=n_valid, groups=("spectral", "lowlevel"))
-        alone = clip_features(y, config=CFG, n_valid=n_valid, groups=("lowlevel",))
+        shared = signal_features(y, config=CFG, n_valid=n_valid, groups=("spectral", "lowlevel"))
+        alone = signal_features(y, config=CFG, n_valid=n_valid, groups=("lowlevel",))
         np.testing.assert_array_equal(shared["lowlevel"]["vector"], alone["lowlevel"]["vector"])
 
 
@@ -229,3 +229,89 @@ def _entry_digest(path):
         if json_digest({"file": digest, **CFG.group_params(group)}, length=32) == key:
             return digest
     return None
+
+
+def test_extract_features_returns_the_model_container(corpus, tmp_path):
+    """The result is the ClipFeatures every model takes, with its provenance."""
+    from mer_core.features.container import ClipFeatures
+    from mer_core.io import file_digest
+
+    fs = _run([corpus[0], tmp_path / "missing.wav", corpus[3]], tmp_path / "cache")
+    assert isinstance(fs, ClipFeatures) and fs.config == CFG
+    assert fs.paths == [str(corpus[0]), str(corpus[3])] and list(fs.index) == [0, 2]
+    assert fs.digests == [file_digest(corpus[0]), file_digest(corpus[3])]
+    assert [f["path"] for f in fs.failures] == [str(tmp_path / "missing.wav")]
+    n_frames = fs.log_mel.shape[-1]
+    assert list(fs.valid_frames) == [n_frames, 1 + SR // CFG.hop_length]  # 3 s and 1 s clips
+    assert fs.lowlevel_names and len(fs.chord_names) == fs.chords.shape[1]
+
+
+def test_groups_compute_and_return_only_what_is_asked(corpus, tmp_path, monkeypatch):
+    import mer_core.extract as extract
+
+    asked = []
+    real = extract.signal_features
+
+    def spy(y, **kw):
+        asked.append(tuple(kw["groups"]))
+        return real(y, **kw)
+
+    monkeypatch.setattr(extract, "signal_features", spy)
+    cache = tmp_path / "cache"
+    low = _run(corpus, cache, groups=("lowlevel",))
+    assert asked == [("lowlevel",)] * 4 and low.n_computed == 4
+    assert low.log_mel is None and low.mfcc is None and low.chords is None
+    assert low.fields() == ("lowlevel",) and low.valid_frames is None
+    assert sorted(p.name for p in cache.iterdir()) == ["lowlevel"]  # one cache folder per group
+    asked.clear()
+    both = _run(corpus, cache, groups=("spectral", "lowlevel"))
+    assert asked == [("spectral",)] * 4 and both.n_computed == 4  # lowlevel from the cache
+    np.testing.assert_array_equal(both.lowlevel, low.lowlevel)
+
+
+def test_each_file_is_read_once(corpus, tmp_path, monkeypatch):
+    """The bytes hashed for the cache key are the bytes decoded: no second read."""
+    import io
+    from pathlib import Path
+
+    opened = []
+    real_sf = sf.SoundFile
+
+    def sound_file(source, *a, **kw):
+        opened.append(type(source))
+        return real_sf(source, *a, **kw)
+
+    real_read = Path.read_bytes
+
+    def read_bytes(self):
+        opened.append(self.name)
+        return real_read(self)
+
+    monkeypatch.setattr(sf, "SoundFile", sound_file)
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    _run(corpus[:2], tmp_path / "cache")
+    assert opened == ["clip0.wav", io.BytesIO, "clip1.wav", io.BytesIO]
+    opened.clear()
+    _run(corpus[:2], tmp_path / "cache")  # cached: read to hash, not decoded
+    assert opened == ["clip0.wav", "clip1.wav"]
+
+
+def test_a_model_reading_audio_computes_only_the_groups_it_reads(corpus, tmp_path, monkeypatch):
+    """An SVM on low-level features, fitted on what extraction returned, predicts files
+    with that front end and never computes the spectral group (the CNN's log-Mel)."""
+    import mer_core.extract as extract
+    from mer_core.models import SVMClassifier
+
+    X = _run(corpus, tmp_path / "cache", groups=("lowlevel",))
+    clf = SVMClassifier(use_mfcc_stats=False, n_screened=4).fit(X, ["a", "b", "a", "b"])
+    assert clf.feature_config_ == CFG  # the provenance of X
+    asked = []
+    real = extract.signal_features
+    monkeypatch.setattr(
+        extract, "signal_features", lambda y, **kw: asked.append(kw["groups"]) or real(y, **kw)
+    )
+    fresh = tmp_path / "fresh"
+    pred = clf.predict_paths(corpus, cache_dir=fresh)
+    assert asked == [["lowlevel"]] * 4 and sorted(p.name for p in fresh.iterdir()) == ["lowlevel"]
+    np.testing.assert_allclose(pred.proba, clf.predict_proba(X))
+    np.testing.assert_allclose(pred.novelty, clf.novelty(X))

@@ -174,27 +174,89 @@ def test_clip_features_indexing_and_validation(data):
         ClipFeatures(lowlevel=np.zeros((3, 2)), chords=np.zeros((4, 2)))
     with pytest.raises(MerError, match="NaN"):
         ClipFeatures(lowlevel=np.array([[0.0, np.nan]]))
-    with pytest.raises(MerError, match="FeatureSet"):
+    with pytest.raises(MerError, match="X must be a ClipFeatures"):
         as_clip_features(np.zeros((3, 4)))
     with pytest.raises(MerError, match="unknown feature fields"):
         as_clip_features({"lowlevels": np.zeros((3, 4))})
 
 
-def test_feature_set_is_accepted():
-    from mer_core.extract import FeatureConfig, FeatureSet
+def test_extracted_features_carry_their_provenance_into_the_model(tmp_path):
+    """One container: what extraction returns is the models' X; cutting it keeps each
+    clip's file, digest and real length; fit keeps its feature configuration, which a
+    saved model carries without being told, and features of another front end are refused."""
+    import dataclasses
 
-    X, y = toy_clips(8)
-    fs = FeatureSet(
-        paths=[str(i) for i in range(8)],
-        index=np.arange(8),
-        digests=[""] * 8,
-        config=FeatureConfig(),
-        lowlevel=X.lowlevel,
+    from mer_core.extract import FeatureConfig
+
+    X, y = toy_clips(16)
+    # 1.47 s at 22.05 kHz is 64 frames of 512 samples, the toy clips' length
+    cfg = FeatureConfig(duration=1.47, n_mels=N_MELS)
+    n_valid = np.arange(16) * 2000 + 5000
+    fs = ClipFeatures(
         mfcc=X.mfcc,
-        lowlevel_names=X.lowlevel_names,
+        config=cfg,
+        paths=[f"clip{i}.wav" for i in range(16)],
+        index=np.arange(16) + 1,
+        digests=[f"{i:064x}" for i in range(16)],
+        n_valid=n_valid,
+        failures=[{"path": "bad.wav", "error": "bad.wav: no such file"}],
     )
-    clf = SVMClassifier(n_screened=4).fit(fs, y)
-    assert clf.predict(fs).shape == (8,)
+    np.testing.assert_array_equal(fs.valid_frames, np.minimum(1 + n_valid // 512, N_FRAMES))
+    part = fs[np.array([3, 1])]
+    assert part.paths == ["clip3.wav", "clip1.wav"] and list(part.index) == [4, 2]
+    assert part.digests == [fs.digests[3], fs.digests[1]] and list(part.n_valid) == [11000, 7000]
+    assert part.config is cfg and part.failures == fs.failures
+    assert fs.fingerprint() == fs[::-1].fingerprint()  # the data, not its order
+    with pytest.raises(MerError, match="no file digests"):
+        X.fingerprint()
+    clf = SVMClassifier(use_lowlevel=False, n_screened=4).fit(fs, y)
+    assert clf.feature_config_ == cfg and clf.input_fields() == ["mfcc"]
+    assert clf.predict(fs).shape == (16,)
+    loaded = load_model(save_model(clf, tmp_path / "m"))  # no feature_config= needed
+    assert loaded.feature_config_ == cfg
+    np.testing.assert_array_equal(loaded.predict_proba(fs), clf.predict_proba(fs))
+    other = ClipFeatures(mfcc=X.mfcc, config=dataclasses.replace(cfg, preemphasis=0.5))
+    with pytest.raises(MerError, match="was fitted on features extracted with"):
+        clf.predict(other)
+    assert clf.predict(ClipFeatures(mfcc=X.mfcc)).shape == (16,)  # arrays alone: no check
+
+
+@pytest.mark.parametrize("cls", ALL, ids=lambda c: c.__name__)
+def test_one_pass_gives_the_decision_and_the_novelty(cls, data):
+    """predict_paths takes the decision values and the novelty from one pass over the
+    features: the same numbers as decision_function and novelty apart."""
+    (X, y), (X_test, _) = data
+    clf = make(cls, **({} if cls is SVMClassifier else {"epochs": 1})).fit(X, y)
+    d, Z = clf._decision_and_representation(X_test)
+    np.testing.assert_allclose(d, clf.decision_function(X_test), rtol=1e-6)
+    np.testing.assert_allclose(clf._novelty_of(Z), clf.novelty(X_test), rtol=1e-6)
+
+
+def test_input_fields_name_what_fit_reads():
+    from mer_core.experiments import build_estimator
+    from mer_core.extract import groups_for
+
+    assert CNNClassifier().input_fields() == ["log_mel"]
+    assert LSTMClassifier().input_fields() == ["mfcc"]
+    assert SVMClassifier().input_fields() == ["mfcc", "lowlevel"]
+    assert CNNSVMClassifier(use_chords=False).input_fields() == ["log_mel", "lowlevel"]
+    assert groups_for(build_estimator("cnn").input_fields()) == ("spectral",)
+    assert groups_for(build_estimator("lstm").input_fields()) == ("spectral",)
+    assert groups_for(SVMClassifier(use_mfcc_stats=False).input_fields()) == ("lowlevel",)
+    assert groups_for(build_estimator("svm").input_fields()) == ("spectral", "lowlevel", "chords")
+    with pytest.raises(ParameterError, match="no feature group computes"):
+        groups_for(["tempo"])
+
+
+def test_clips_of_different_lengths_are_held_but_not_fitted():
+    """Extraction without a fixed duration gives maps of different lengths: the container
+    holds them (and cuts them), a model that needs equal lengths says so."""
+    maps = [np.zeros((20, 30), np.float32), np.zeros((20, 45), np.float32)]
+    X = ClipFeatures(mfcc=maps, lowlevel=np.zeros((2, 3)))
+    assert len(X) == 2 and X[[1]].mfcc[0].shape == (20, 45)
+    assert "ragged" in repr(X)
+    with pytest.raises(MerError, match="clips of equal length"):
+        LSTMClassifier().fit(X, ["a", "b"])
 
 
 # ----------------------------------------------------------------------------- learning

@@ -13,21 +13,23 @@ All four are scikit-learn classifiers (``clone``, ``get_params``,
 ``set_params``, ``cross_val_score`` work): ``__init__`` only stores
 parameters, ``fit(X, y)`` returns ``self`` and sets attributes ending in ``_``,
 and ``predict``, ``decision_function``, ``predict_proba`` and ``score`` follow.
-``X`` is a :class:`ClipFeatures` (or a dict of the same arrays, or the
-``FeatureSet`` of :func:`mer_core.extract.extract_features`), indexable by clip
-for fold splitting (:func:`subset`). ``random_state`` makes fits reproducible
+``X`` is a :class:`~mer_core.features.container.ClipFeatures` (what
+:func:`mer_core.extract.extract_features` returns; a dict of the same arrays
+also works), indexable by clip for fold splitting (:func:`subset`); ``fit``
+keeps the front end the features were extracted with as ``feature_config_``,
+and :meth:`~mer_core.models.base.MerClassifier.input_fields` says which fields
+a model reads. ``random_state`` makes fits reproducible
 on CPU. Fitted models are saved and loaded without pickle by
 :func:`save_model` / :func:`load_model`.
 
-Submodules: :mod:`~mer_core.models.inputs` (input convention),
-:mod:`~mer_core.models.networks` (the torch modules and their registry
+Submodules: :mod:`~mer_core.models.networks` (the torch modules and their registry
 :data:`ARCHITECTURES`), :mod:`~mer_core.models.training` (training loop and
 settings), :mod:`~mer_core.models.fusion` (screening, text branch),
 :mod:`~mer_core.models.persistence` (save/load).
 """
 
+from mer_core.features.container import ClipFeatures, as_clip_features, subset
 from mer_core.models.cnn_svm import CNNSVMClassifier
-from mer_core.models.inputs import ClipFeatures, as_clip_features, subset
 from mer_core.models.networks import ARCHITECTURES, build_network, lstm, yang_cnn
 from mer_core.models.neural import CNNClassifier, LSTMClassifier
 from mer_core.models.persistence import load_model, save_model

@@ -30,7 +30,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from mer_core.errors import MerError, ParameterError
-from mer_core.models.inputs import ClipFeatures, as_clip_features
+from mer_core.features.container import ClipFeatures, as_clip_features
 from mer_core.validation import check_bool, check_positive_int
 
 __all__ = ["MerClassifier", "NetworkMixin", "PathPredictions", "network_key", "softmax"]
@@ -67,9 +67,28 @@ class MerClassifier(ClassifierMixin, BaseEstimator):
     def _seed(self) -> int:
         return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
 
+    def input_fields(self) -> list[str]:
+        """The :class:`~mer_core.features.container.ClipFeatures` fields ``fit`` reads
+        under the current parameters (once fitted: the fields it was fitted on).
+
+        :func:`mer_core.extract.groups_for` turns them into the feature groups to extract.
+        """
+        if hasattr(self, "input_shapes_"):
+            return list(self.input_shapes_)
+        return self._fields()
+
+    def _fields(self) -> list[str]:  # pragma: no cover - overridden
+        raise NotImplementedError
+
     def _check_input(self, X) -> ClipFeatures:
         check_is_fitted(self, "classes_")
         X = as_clip_features(X)
+        fitted_on = getattr(self, "feature_config_", None)
+        if fitted_on is not None and X.config is not None and X.config != fitted_on:
+            raise MerError(
+                f"X was extracted with {X.config}, but this {type(self).__name__} was fitted "
+                f"on features extracted with {fitted_on}"
+            )
         for field, shape in self.input_shapes_.items():
             arr = X.require(field, type(self).__name__)
             fixed = list(shape) if field in ("lowlevel", "chords") else list(shape[:1])
@@ -82,7 +101,9 @@ class MerClassifier(ClassifierMixin, BaseEstimator):
         return X
 
     def _record_shapes(self, X: ClipFeatures, fields) -> None:
+        """Keep the input shapes and the front end ``X`` was extracted with (its provenance)."""
         self.input_shapes_ = {f: list(getattr(X, f).shape[1:]) for f in fields}
+        self.feature_config_ = X.config
 
     def decision_function(self, X) -> np.ndarray:  # pragma: no cover - overridden
         raise NotImplementedError
@@ -92,7 +113,7 @@ class MerClassifier(ClassifierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : ClipFeatures, dict or FeatureSet
+        X : ClipFeatures or dict
 
         Returns
         -------
@@ -134,7 +155,10 @@ class MerClassifier(ClassifierMixin, BaseEstimator):
         model was trained on, and its prediction deserves less trust.
         """
         check_is_fitted(self, "novelty_threshold_")
-        return self._distance(self._novelty_input(X)) / max(self.novelty_threshold_, 1e-12)
+        return self._novelty_of(self._novelty_input(X))
+
+    def _novelty_of(self, Z: np.ndarray) -> np.ndarray:
+        return self._distance(Z) / max(self.novelty_threshold_, 1e-12)
 
     def far_from_training(self, X) -> np.ndarray:
         """``novelty(X) > 1`` for each clip (see :meth:`novelty`)."""
@@ -143,9 +167,16 @@ class MerClassifier(ClassifierMixin, BaseEstimator):
     def _novelty_input(self, X) -> np.ndarray:  # pragma: no cover - overridden
         raise NotImplementedError
 
+    def _decision_and_representation(self, X) -> tuple[np.ndarray, np.ndarray]:
+        """``decision_function(X)`` and the representation :meth:`novelty` measures,
+        from one pass over ``X`` where the model computes both at once (overridden)."""
+        return self.decision_function(X), self._novelty_input(X)
+
     def predict_proba(self, X) -> np.ndarray:
         """Softmax of the decision values, shape ``(n_clips, n_classes)`` (see module doc)."""
-        d = self.decision_function(X)
+        return self._proba(self.decision_function(X))
+
+    def _proba(self, d: np.ndarray) -> np.ndarray:
         if d.ndim == 1:
             d = np.column_stack([-d / 2, d / 2])
         return softmax(d / float(getattr(self, "temperature_", 1.0)))
@@ -155,11 +186,12 @@ class MerClassifier(ClassifierMixin, BaseEstimator):
     ) -> PathPredictions:
         """Predict audio files, extracting their features as the model's inputs were.
 
-        The front end is the model's ``feature_config_``, which
-        :func:`~mer_core.models.load_model` restores from the saved model
-        (covered by its digest), so features are always extracted the way the
-        model was trained. Files that cannot be read are reported in
-        ``failures``, not raised.
+        The front end is the model's ``feature_config_`` (kept by ``fit`` from
+        the features it was fitted on, and restored by
+        :func:`~mer_core.models.load_model` from the saved model, under its
+        digest), so features are always extracted the way the model was
+        trained; only the feature groups the model reads are computed. Files
+        that cannot be read are reported in ``failures``, not raised.
 
         Parameters
         ----------
@@ -178,33 +210,41 @@ class MerClassifier(ClassifierMixin, BaseEstimator):
             ``labels`` and per-class ``proba`` (:meth:`predict_proba`) of each
             file that could be read, with ``classes``, ``scheme`` and ``failures``.
         """
-        from mer_core.extract import FeatureConfig, extract_features
+        from mer_core.extract import FeatureConfig, extract_features, groups_for
 
         check_is_fitted(self, "classes_")
         config = getattr(self, "feature_config_", None)
         if not isinstance(config, FeatureConfig):
             raise MerError(
                 f"this {type(self).__name__} carries no feature configuration, so it cannot "
-                "read audio; save it with save_model(..., feature_config=...) and load it"
+                "read audio; fit it on extract_features(...) or pass "
+                "save_model(..., feature_config=...), and load it"
             )
-        fs = extract_features(
-            list(paths), config=config, cache_dir=cache_dir, n_jobs=n_jobs, progress=progress
+        X = extract_features(
+            list(paths),
+            config=config,
+            groups=groups_for(self.input_shapes_),
+            cache_dir=cache_dir,
+            n_jobs=n_jobs,
+            progress=progress,
         )
         classes = [c.item() if isinstance(c, np.generic) else c for c in self.classes_]
         proba = np.zeros((0, len(classes)))
         novelty = None
-        if len(fs):
-            X = ClipFeatures.from_feature_set(fs)
-            proba = self.predict_proba(X)
+        if len(X):  # one pass: the decision values and the novelty share the features
             if hasattr(self, "novelty_threshold_"):
-                novelty = self.novelty(X)
+                d, Z = self._decision_and_representation(X)
+                novelty = self._novelty_of(Z)
+            else:
+                d = self.decision_function(X)
+            proba = self._proba(d)
         return PathPredictions(
-            paths=list(fs.paths),
+            paths=list(X.paths),
             labels=[classes[i] for i in proba.argmax(axis=1)],
             proba=proba,
             classes=classes,
             scheme=getattr(self, "scheme_", None),
-            failures=list(fs.failures),
+            failures=list(X.failures),
             novelty=novelty,
         )
 

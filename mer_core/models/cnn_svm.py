@@ -34,6 +34,7 @@ from sklearn.svm import LinearSVC
 from sklearn.utils.validation import check_is_fitted
 
 from mer_core.errors import MerError, ParameterError
+from mer_core.features.container import ClipFeatures, as_clip_features
 from mer_core.models.base import MerClassifier, NetworkMixin
 from mer_core.models.fusion import (
     C_grid,
@@ -44,7 +45,6 @@ from mer_core.models.fusion import (
     select_C,
     texture_block,
 )
-from mer_core.models.inputs import ClipFeatures, as_clip_features
 from mer_core.validation import check_bool, check_positive_int
 
 __all__ = ["CNNSVMClassifier"]
@@ -236,12 +236,24 @@ spec_augment
             raise MerError("CNNSVMClassifier has nothing to fuse: every use_* switch is False")
         return blocks
 
+    def _fields(self) -> list[str]:
+        """The fields the blocks read (``text`` aside)."""
+        from mer_core.models.networks import network_input
+
+        blocks = self._blocks()
+        fields = []
+        if "embedding" in blocks:
+            fields.append(network_input(self.architecture))
+        if "texture" in blocks and "log_mel" not in fields:
+            fields.append("log_mel")
+        return fields + [b for b in ("lowlevel", "chords") if b in blocks]
+
     def fit(self, X, y):
         """Train the CNN, fuse the feature blocks and fit the linear SVM.
 
         Parameters
         ----------
-        X : ClipFeatures, dict or FeatureSet
+        X : ClipFeatures or dict
             Needs ``log_mel`` (embedding), ``lowlevel``, ``chords`` and ``text``
             as the ``use_*`` switches ask.
         y : array-like, shape (n_clips,)
@@ -250,7 +262,6 @@ spec_augment
         -------
         self
         """
-        from mer_core.models.networks import network_input
         from mer_core.models.training import torch_session
 
         grid = C_grid(self.C)
@@ -263,12 +274,7 @@ spec_augment
         codes = self._targets(y, len(X))
         blocks = self._blocks()
         who = type(self).__name__
-        fields = []
-        if "embedding" in blocks:
-            fields.append(network_input(self.architecture))
-        if "texture" in blocks and "log_mel" not in fields:
-            fields.append("log_mel")
-        fields += [b for b in ("lowlevel", "chords") if b in blocks]
+        fields = self._fields()
         for f in fields:
             X.require(f, who)
         if "text" in blocks and X.text is None:
@@ -374,6 +380,10 @@ spec_augment
         """The standardised SVM input of each clip, ``(n_clips, len(feature_names_))``."""
         check_is_fitted(self, "svm_")
         return self.scaler_.transform(self._fused(self._check_input(X)))
+
+    def _decision_and_representation(self, X) -> tuple[np.ndarray, np.ndarray]:
+        Z = self.fused_features(X)
+        return self.svm_.decision_function(Z), Z
 
     def decision_function(self, X) -> np.ndarray:
         """Linear SVM decision values (eq. 6), ``(n_clips, n_classes)`` (1-D for two)."""

@@ -91,7 +91,7 @@ def texture_block(X, n_bands: int) -> tuple[np.ndarray, list[str]]:
     """Log-Mel band statistics of every clip over its real frames, with their names.
 
     See :mod:`mer_core.features.texture`; ``X`` is a
-    :class:`~mer_core.models.inputs.ClipFeatures` with ``log_mel``.
+    :class:`~mer_core.features.container.ClipFeatures` with ``log_mel``.
     """
     from mer_core.features.texture import mel_band_names, mel_band_stats_batch
 

@@ -330,7 +330,7 @@ ARCHITECTURES: dict[str, Callable[[int, int], nn.Module]] = {
 
 
 def network_input(name: str) -> str:
-    """The :class:`~mer_core.models.inputs.ClipFeatures` field a registered network reads.
+    """The :class:`~mer_core.features.container.ClipFeatures` field a registered network reads.
 
     Examples
     --------

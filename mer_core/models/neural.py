@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from mer_core.features.container import as_clip_features
 from mer_core.models.base import MerClassifier, NetworkMixin
-from mer_core.models.inputs import as_clip_features
 
 __all__ = ["CNNClassifier", "LSTMClassifier"]
 
@@ -72,12 +72,17 @@ _NETWORK_PARAMS_DOC = """
 
 
 class _NetworkClassifier(NetworkMixin, MerClassifier):
+    def _fields(self) -> list[str]:
+        from mer_core.models.networks import network_input
+
+        return [network_input(self.architecture)]
+
     def fit(self, X, y):
         """Train the network on clips ``X`` with labels ``y``.
 
         Parameters
         ----------
-        X : ClipFeatures, dict or FeatureSet
+        X : ClipFeatures or dict
             Needs the field the architecture reads (``log_mel`` or ``mfcc``).
         y : array-like, shape (n_clips,)
             Class labels.
@@ -86,12 +91,11 @@ class _NetworkClassifier(NetworkMixin, MerClassifier):
         -------
         self
         """
-        from mer_core.models.networks import network_input
         from mer_core.models.training import torch_session
 
         X = as_clip_features(X)
         codes = self._targets(y, len(X))
-        key = network_input(self.architecture)
+        (key,) = self._fields()
         X.require(key, type(self).__name__)
         seed = self._seed()
         with torch_session(seed, self.n_jobs):
@@ -104,21 +108,29 @@ class _NetworkClassifier(NetworkMixin, MerClassifier):
     def _novelty_input(self, X) -> np.ndarray:
         return self.embed(X)
 
-    def decision_function(self, X) -> np.ndarray:
-        """Crop-averaged logits, shape ``(n_clips, n_classes)`` (1-D for two classes)."""
+    def _network_outputs(self, X) -> dict[str, np.ndarray]:
+        """Crop-averaged ``logits`` and ``embedding`` of the clips ``X``."""
         check_is_fitted(self, self._net_attr)
         X = self._check_input(X)
         (key,) = self.input_shapes_
-        logits = self._outputs(self._pooled(X, key), self._valid(X, key))["logits"]
+        return self._outputs(self._pooled(X, key), self._valid(X, key))
+
+    @staticmethod
+    def _decision(logits: np.ndarray) -> np.ndarray:
         logits = logits.astype(np.float64)
         return logits[:, 1] - logits[:, 0] if logits.shape[1] == 2 else logits
 
+    def _decision_and_representation(self, X) -> tuple[np.ndarray, np.ndarray]:
+        out = self._network_outputs(X)
+        return self._decision(out["logits"]), out["embedding"]
+
+    def decision_function(self, X) -> np.ndarray:
+        """Crop-averaged logits, shape ``(n_clips, n_classes)`` (1-D for two classes)."""
+        return self._decision(self._network_outputs(X)["logits"])
+
     def embed(self, X) -> np.ndarray:
         """The network's embedding of each clip (crop-averaged), ``(n_clips, dim)``."""
-        check_is_fitted(self, self._net_attr)
-        X = self._check_input(X)
-        (key,) = self.input_shapes_
-        return self._outputs(self._pooled(X, key), self._valid(X, key))["embedding"]
+        return self._network_outputs(X)["embedding"]
 
 
 class CNNClassifier(_NetworkClassifier):

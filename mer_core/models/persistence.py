@@ -44,6 +44,8 @@ audio files to predictions with them.
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import os
 import platform
@@ -195,8 +197,6 @@ def _decode_estimator(spec: dict, attr: str, arrays) -> object:
 
 def _config_digest(config: dict) -> str:
     """SHA-256 of config.json's content, its own ``digest`` field left out."""
-    import hashlib
-
     body = {k: v for k, v in config.items() if k != "digest"}
     text = json.dumps(body, sort_keys=True, separators=(",", ":"), allow_nan=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
@@ -504,11 +504,15 @@ def _load(path: Path, config: dict):
 
     from mer_core.models.networks import build_network
 
+    # each file is read once: the bytes checked against the digest are the bytes loaded
+    blobs = {}
     for fname, digest in config["files"].items():
         if fname not in ("arrays.npz", "weights.pt"):
             raise MerError(f"{path}: unexpected file {fname!r} in config.json")
-        if not (path / fname).is_file() or file_digest(path / fname) != digest:
+        blob = (path / fname).read_bytes() if (path / fname).is_file() else None
+        if blob is None or hashlib.sha256(blob).hexdigest() != digest:
             raise MerError(f"{path / fname}: missing or modified since the model was saved")
+        blobs[fname] = blob
     if config["networks"] and "weights.pt" not in config["files"]:
         raise MerError(f"{path}: config.json names networks but no weights.pt")
     if config["versions"].get("sklearn") != sklearn.__version__:
@@ -532,7 +536,8 @@ def _load(path: Path, config: dict):
     model = cls(**params)
 
     try:
-        with np.load(path / "arrays.npz", allow_pickle=False) as npz:
+        source = io.BytesIO(blobs["arrays.npz"]) if "arrays.npz" in blobs else path / "arrays.npz"
+        with np.load(source, allow_pickle=False) as npz:
             arrays = {k: npz[k] for k in npz.files}
     except ValueError as exc:
         if "allow_pickle" not in str(exc):
@@ -556,7 +561,7 @@ def _load(path: Path, config: dict):
             setattr(model, attr, arrays[attr])
 
     if config["networks"]:
-        state = _load_weights(path / "weights.pt")
+        state = _load_weights(path / "weights.pt", blobs["weights.pt"])
         for attr, spec in config["networks"].items():
             net = build_network(spec["architecture"], *spec["build_args"])
             prefix = f"{attr}."
@@ -584,14 +589,15 @@ def _load(path: Path, config: dict):
     return model
 
 
-def _load_weights(file: Path) -> dict:
-    """The tensors of ``weights.pt``; anything else is refused without being unpickled."""
+def _load_weights(file: Path, blob: bytes) -> dict:
+    """The tensors of ``weights.pt`` (its bytes ``blob``); anything else is refused
+    without being unpickled."""
     import pickle
 
     import torch
 
     try:
-        state = torch.load(file, map_location="cpu", weights_only=True)
+        state = torch.load(io.BytesIO(blob), map_location="cpu", weights_only=True)
     except pickle.UnpicklingError:
         # torch's message advises weights_only=False: never repeat that advice
         raise MerError(

@@ -23,6 +23,7 @@ from sklearn.svm import SVC
 from sklearn.utils.validation import check_is_fitted
 
 from mer_core.errors import MerError
+from mer_core.features.container import ClipFeatures, as_clip_features
 from mer_core.models.base import MerClassifier
 from mer_core.models.fusion import (
     C_grid,
@@ -34,7 +35,6 @@ from mer_core.models.fusion import (
     select_C,
     texture_block,
 )
-from mer_core.models.inputs import ClipFeatures, as_clip_features
 from mer_core.validation import check_bool, check_positive_int
 
 __all__ = ["SVMClassifier"]
@@ -225,6 +225,10 @@ class SVMClassifier(MerClassifier):
     def _novelty_input(self, X) -> np.ndarray:
         check_is_fitted(self, "svm_")
         return self.scaler_.transform(self._design(self._check_input(X)))
+
+    def _decision_and_representation(self, X) -> tuple[np.ndarray, np.ndarray]:
+        Z = self._novelty_input(X)
+        return self.svm_.decision_function(Z), Z
 
     def decision_function(self, X) -> np.ndarray:
         """One-vs-rest SVM decision values, ``(n_clips, n_classes)`` (1-D for two classes)."""

@@ -1,8 +1,8 @@
-"""The models' one input convention: :class:`ClipFeatures`.
+"""The one feature container: :class:`ClipFeatures`.
 
-Every classifier of :mod:`mer_core.models` takes ``X`` as a
-:class:`ClipFeatures`, a small container of per-clip arrays aligned on their
-first axis (one row per clip):
+:func:`~mer_core.extract.extract_features` returns it, and every classifier of
+:mod:`mer_core.models` takes it as ``X`` (``model.fit(extract_features(paths), y)``).
+It holds per-clip arrays aligned on their first axis (one row per clip):
 
 =================  ==========================  ======================================
 field              shape                       used by
@@ -16,17 +16,31 @@ field              shape                       used by
                                                of real audio before the zero-fill
 =================  ==========================  ======================================
 
-Any field may be missing (``None``) when no model asked for needs it. A
-``dict`` with these keys, or a :class:`~mer_core.extract.FeatureSet` (the output
-of :func:`~mer_core.extract.extract_features`), is converted on the fly by
-:func:`as_clip_features`, so ``model.fit(feature_set, y)`` works directly.
+Any field may be missing (``None``) when no model asked for needs it, and
+``lowlevel_names`` / ``chord_names`` name the vector columns. Features that
+came from audio also carry where they came from:
+
+=================  ======================================================================
+provenance         meaning
+=================  ======================================================================
+``config``         the :class:`~mer_core.extract.FeatureConfig` they were extracted with
+                   (a model fitted on them keeps it as ``feature_config_``, and a saved
+                   model re-applies it to new audio)
+``paths``          the file of each clip, in input order (failed files left out)
+``index``          position of each clip's file in the input list
+``digests``        SHA-256 of each file's bytes (the cache key and data fingerprint)
+``n_valid``        samples of real audio per clip (``valid_frames`` follows from it)
+``failures``       ``{"path", "error"}`` of each file that could not be read
+``n_computed``     (clip, group) results computed rather than read from the cache
+=================  ======================================================================
 
 ``ClipFeatures`` behaves like a one-dimensional array of clips for
 scikit-learn: ``len(X)``, ``X.shape == (n,)`` and ``X[idx]`` (an index array,
-a boolean mask or a slice) give a new ``ClipFeatures`` holding those clips.
-This is what :func:`sklearn.model_selection.cross_val_score`,
+a boolean mask or a slice) give a new ``ClipFeatures`` holding those clips,
+provenance included. This is what :func:`sklearn.model_selection.cross_val_score`,
 ``cross_validate`` and ``cross_val_predict`` use to cut folds, so they work
-unchanged; :func:`subset` does the same by hand.
+unchanged; :func:`subset` does the same by hand. A ``dict`` of the fields is
+converted by :func:`as_clip_features`.
 """
 
 from __future__ import annotations
@@ -43,10 +57,51 @@ __all__ = ["ARRAY_FIELDS", "ClipFeatures", "as_clip_features", "subset"]
 #: Array fields and their number of dimensions (clip axis included).
 ARRAY_FIELDS = {"log_mel": 3, "mfcc": 3, "lowlevel": 2, "chords": 2}
 _NAME_FIELDS = {"lowlevel_names": "lowlevel", "chord_names": "chords"}
+#: Fields a ``dict`` given as ``X`` may hold (the features, not their provenance).
+_DICT_FIELDS = (*ARRAY_FIELDS, "text", "valid_frames", *_NAME_FIELDS)
+#: Per-clip provenance, cut with the clips.
+_CLIP_PROVENANCE = ("paths", "index", "digests", "n_valid")
+
+
+def _check_array(name: str, value):
+    """``value`` as an array of ``ARRAY_FIELDS[name]`` dimensions, or, for clips of
+    different lengths (extracted without a fixed duration), a list of per-clip maps."""
+    ndim = ARRAY_FIELDS[name]
+    if isinstance(value, list | tuple) and value and np.ndim(value[0]) == ndim - 1:
+        clips = [np.asarray(v) for v in value]
+        if len({c.shape for c in clips}) > 1:
+            for c in clips:
+                _check_values(name, c[None])
+            return clips
+    value = np.asarray(value)
+    _check_values(name, value)
+    return value
+
+
+def _check_values(name: str, value: np.ndarray) -> None:
+    if value.dtype.kind not in "fiu":
+        raise MerError(f"{name} must be a numeric array, got dtype {value.dtype}")
+    if value.ndim != ARRAY_FIELDS[name]:
+        raise MerError(
+            f"{name} must have {ARRAY_FIELDS[name]} dimensions (clips first), "
+            f"got shape {value.shape}"
+        )
+    if value.dtype.kind == "f" and not np.isfinite(value).all():
+        bad = np.flatnonzero(~np.isfinite(value.reshape(len(value), -1)).all(axis=1))
+        raise MerError(f"{name} has NaN or infinite values (clips {bad[:5].tolist()})")
+
+
+def _per_clip(name: str, value, n: int):
+    if value is None:
+        return None
+    if isinstance(value, str) or len(value) != n:
+        got = "a string" if isinstance(value, str) else f"{len(value)} entries"
+        raise MerError(f"{name} must have one entry per clip ({n}), got {got}")
+    return np.asarray(value) if name in ("index", "n_valid") else [str(v) for v in value]
 
 
 class ClipFeatures:
-    """Per-clip features of ``n`` clips, aligned on the first axis.
+    """Per-clip features of ``n`` clips, aligned on the first axis, with their provenance.
 
     Parameters
     ----------
@@ -67,8 +122,21 @@ class ClipFeatures:
     valid_frames : sequence of int, optional
         Frames of real audio at the start of each clip's ``log_mel`` / ``mfcc``
         (the rest is the zero-fill of clips shorter than the analysis window).
-        Networks crop and average inside these frames only; when absent every
-        frame counts as real.
+        Networks crop and average inside these frames only; when absent (and
+        not given by ``n_valid``) every frame counts as real.
+    config : FeatureConfig, optional
+        The front end the arrays were extracted with.
+    paths, digests : sequence of str, optional
+        Each clip's file and the SHA-256 of its bytes.
+    index : sequence of int, optional
+        Position of each clip's file in the list extraction was given.
+    n_valid : sequence of int, optional
+        Samples of real audio per clip; with ``config`` and a ``log_mel`` or
+        ``mfcc`` field it gives ``valid_frames`` (``1 + n_valid // hop_length``).
+    failures : list of dict, optional
+        ``{"path", "error"}`` of each file extraction left out.
+    n_computed : int
+        (clip, group) results computed rather than read from the cache.
 
     Raises
     ------
@@ -97,30 +165,20 @@ class ClipFeatures:
         lowlevel_names: Sequence[str] | None = None,
         chord_names: Sequence[str] | None = None,
         valid_frames: Sequence[int] | None = None,
+        config=None,
+        paths: Sequence[str] | None = None,
+        index: Sequence[int] | None = None,
+        digests: Sequence[str] | None = None,
+        n_valid: Sequence[int] | None = None,
+        failures: list | None = None,
+        n_computed: int = 0,
     ):
         arrays = {"log_mel": log_mel, "mfcc": mfcc, "lowlevel": lowlevel, "chords": chords}
         n = None
         for name, value in arrays.items():
             if value is None:
                 continue
-            if isinstance(value, list | tuple) and value and np.ndim(value[0]) != 0:
-                shapes = {np.shape(v) for v in value}
-                if len(shapes) > 1:
-                    raise MerError(
-                        f"{name}: clips have different shapes {sorted(shapes)[:3]}...; the "
-                        "models need equal-length clips (extract with a fixed duration)"
-                    )
-            value = np.asarray(value)
-            if value.dtype.kind not in "fiu":
-                raise MerError(f"{name} must be a numeric array, got dtype {value.dtype}")
-            if value.ndim != ARRAY_FIELDS[name]:
-                raise MerError(
-                    f"{name} must have {ARRAY_FIELDS[name]} dimensions (clips first), "
-                    f"got shape {value.shape}"
-                )
-            if value.dtype.kind == "f" and not np.isfinite(value).all():
-                bad = np.flatnonzero(~np.isfinite(value.reshape(len(value), -1)).all(axis=1))
-                raise MerError(f"{name} has NaN or infinite values (clips {bad[:5].tolist()})")
+            value = _check_array(name, value)
             if n is not None and len(value) != n:
                 raise MerError(f"{name} has {len(value)} clips, other fields have {n}")
             n = len(value)
@@ -135,15 +193,24 @@ class ClipFeatures:
                 raise MerError(f"text has {len(text)} entries, other fields have {n} clips")
             n = len(text)
         if n is None:
-            raise MerError(
-                "ClipFeatures needs at least one of log_mel, mfcc, lowlevel, chords, text"
-            )
+            if paths is None:
+                raise MerError(
+                    "ClipFeatures needs at least one of log_mel, mfcc, lowlevel, chords, text"
+                )
+            n = len(paths)  # an extraction in which no file succeeded
         self.log_mel = arrays["log_mel"]
         self.mfcc = arrays["mfcc"]
         self.lowlevel = arrays["lowlevel"]
         self.chords = arrays["chords"]
         self.text = text
         self._n = n
+        self.config = config
+        for name, value in zip(_CLIP_PROVENANCE, (paths, index, digests, n_valid), strict=True):
+            setattr(self, name, _per_clip(name, value, n))
+        self.failures = list(failures or [])
+        self.n_computed = int(n_computed)
+        if valid_frames is None and n_valid is not None and config is not None:
+            valid_frames = self._real_frames_of_n_valid()
         if valid_frames is not None:
             valid_frames = np.asarray(valid_frames)
             if valid_frames.shape != (n,) or valid_frames.dtype.kind not in "iu":
@@ -164,6 +231,15 @@ class ClipFeatures:
                     width = None if arr is None else arr.shape[1]
                     raise MerError(f"{attr} has {len(names)} names for {width} {field} columns")
             setattr(self, attr, names)
+
+    def _real_frames_of_n_valid(self) -> np.ndarray | None:
+        """Frames of real audio of each clip's ``n_valid`` samples at the configuration's
+        hop (capped at its map's length); None without a map."""
+        maps = self.log_mel if self.log_mel is not None else self.mfcc
+        if maps is None:
+            return None
+        n_frames = np.array([m.shape[-1] for m in maps], dtype=np.int64)
+        return np.clip(1 + self.n_valid.astype(np.int64) // self.config.hop_length, 1, n_frames)
 
     # -- array-like behaviour (what scikit-learn's fold splitting relies on)
 
@@ -203,13 +279,14 @@ class ClipFeatures:
         positions = np.arange(self._n)[key]
         # the fields were validated when self was made: copy the rows without re-checking
         out = object.__new__(ClipFeatures)
-        for f in ARRAY_FIELDS:
-            arr = getattr(self, f)
-            setattr(out, f, None if arr is None else arr[positions])
-        out.text = None if self.text is None else [self.text[i] for i in positions]
-        out.lowlevel_names = self.lowlevel_names
-        out.chord_names = self.chord_names
-        out.valid_frames = None if self.valid_frames is None else self.valid_frames[positions]
+        out.__dict__.update(self.__dict__)
+        for f in (*ARRAY_FIELDS, "valid_frames", "text", *_CLIP_PROVENANCE):
+            value = getattr(self, f)
+            if isinstance(value, list):
+                value = [value[i] for i in positions]
+            elif value is not None:
+                value = value[positions]
+            setattr(out, f, value)
         out._n = len(positions)
         return out
 
@@ -225,6 +302,11 @@ class ClipFeatures:
         value = getattr(self, field)
         if value is None:
             raise MerError(f"{who} needs the {field!r} features, which X does not have")
+        if isinstance(value, list):
+            raise MerError(
+                f"{who} needs clips of equal length, but the {field!r} maps differ in length; "
+                "extract with a fixed duration"
+            )
         return value
 
     def real_frames(self, n_frames: int) -> np.ndarray:
@@ -241,39 +323,49 @@ class ClipFeatures:
             list(names) if names is not None else [f"{field}_{i:03d}" for i in range(arr.shape[1])]
         )
 
-    @classmethod
-    def from_feature_set(cls, fs, *, text: Sequence[str] | None = None) -> ClipFeatures:
-        """Wrap a :class:`~mer_core.extract.FeatureSet` (no copy of the arrays)."""
-        valid = None
-        n_valid = getattr(fs, "n_valid", None)
-        maps = fs.log_mel if fs.log_mel is not None else fs.mfcc
-        if n_valid is not None and maps is not None:
-            hop = fs.config.hop_length
-            valid = np.clip(1 + np.asarray(n_valid, dtype=np.int64) // hop, 1, maps.shape[-1])
-        return cls(
-            log_mel=fs.log_mel,
-            mfcc=fs.mfcc,
-            lowlevel=fs.lowlevel,
-            chords=fs.chords,
-            text=text,
-            lowlevel_names=getattr(fs, "lowlevel_names", None) or None,
-            chord_names=getattr(fs, "chord_names", None) or None,
-            valid_frames=valid,
-        )
+    def with_text(self, text: Sequence[str]) -> ClipFeatures:
+        """The same clips with one text per clip (tags or lyrics; ``""`` where none).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> ClipFeatures(chords=np.zeros((2, 3))).with_text(["calm", ""]).fields()
+        ('chords', 'text')
+        """
+        out = self[:]
+        out.text = ClipFeatures(text=text).text
+        if len(out.text) != self._n:
+            raise MerError(f"text has {len(out.text)} entries for {self._n} clips")
+        return out
+
+    def fingerprint(self) -> str:
+        """One digest of the files' contents and the feature configuration (for run records).
+
+        Independent of the order of the clips.
+        """
+        from mer_core.io import json_digest
+
+        if self.digests is None or self.config is None:
+            raise MerError("these features carry no file digests and configuration to fingerprint")
+        return json_digest({"files": sorted(self.digests), "config": self.config.to_dict()})
 
     def __repr__(self) -> str:
         parts = [f"n={self._n}"]
         for f in ARRAY_FIELDS:
             arr = getattr(self, f)
-            if arr is not None:
+            if isinstance(arr, list):
+                parts.append(f"{f}=({arr[0].shape[0]}, ...) ragged")
+            elif arr is not None:
                 parts.append(f"{f}={tuple(arr.shape[1:])} {arr.dtype}")
         if self.text is not None:
             parts.append("text")
+        if self.failures:
+            parts.append(f"{len(self.failures)} failed")
         return f"ClipFeatures({', '.join(parts)})"
 
 
 def as_clip_features(X) -> ClipFeatures:
-    """Convert a ``dict``, a ``FeatureSet`` or a ``ClipFeatures`` to ``ClipFeatures``.
+    """``X`` as :class:`ClipFeatures` (it is returned as is, a ``dict`` is converted).
 
     Examples
     --------
@@ -284,18 +376,15 @@ def as_clip_features(X) -> ClipFeatures:
     if isinstance(X, ClipFeatures):
         return X
     if isinstance(X, dict):
-        unknown = set(X) - set(ARRAY_FIELDS) - set(_NAME_FIELDS) - {"text", "valid_frames"}
+        unknown = set(X) - set(_DICT_FIELDS)
         if unknown:
             raise MerError(
-                f"unknown feature fields {sorted(unknown)}; expected "
-                f"{sorted([*ARRAY_FIELDS, 'text', 'valid_frames', *_NAME_FIELDS])}"
+                f"unknown feature fields {sorted(unknown)}; expected {sorted(_DICT_FIELDS)}"
             )
         return ClipFeatures(**X)
-    if all(hasattr(X, f) for f in ARRAY_FIELDS):  # a FeatureSet, duck-typed
-        return ClipFeatures.from_feature_set(X)
     raise MerError(
-        f"X must be a ClipFeatures, a dict of feature arrays or a FeatureSet, "
-        f"got {type(X).__name__}"
+        f"X must be a ClipFeatures (what extract_features returns) or a dict of feature "
+        f"arrays, got {type(X).__name__}"
     )
 
 
