@@ -539,9 +539,7 @@ def verdicts_markdown(build_dir, *, schemes=SCHEME_IDS, real=None) -> str:
     for scheme in schemes:
         path = Path(build_dir) / "results" / scheme / "results.json"
         if path.is_file():
-            runs[f"{SCHEME_TITLES[scheme]} (generated, chapter 5)"] = json.loads(
-                path.read_text()
-            )
+            runs[f"{SCHEME_TITLES[scheme]} (generated, chapter 5)"] = json.loads(path.read_text())
     if real is not None:
         label = "recorded run" if real.get("recorded") else "live run"
         runs[f"4Q, real audio ({label}, chapter 6)"] = real

@@ -85,7 +85,8 @@ MODELS: dict[str, ModelSpec] = {
         "cnn", "CNNClassifier", _CNN, description="the CNN alone (eq. 1), book recipe"
     ),
     "svm": ModelSpec(
-        "svm", "SVMClassifier",
+        "svm",
+        "SVMClassifier",
         {**_HAND, "use_mfcc_stats": False, "use_chords": True, "C": _RBF_C},
         description="RBF SVM on hand-made features, book recipe",
     ),
@@ -96,51 +97,54 @@ MODELS: dict[str, ModelSpec] = {
         "cnn_svm", "CNNSVMClassifier", _CNN_SVM, description="eq. (6), book recipe"
     ),
     "lstm_real_crops": ModelSpec(
-        "lstm_real_crops", "LSTMClassifier",
+        "lstm_real_crops",
+        "LSTMClassifier",
         {"real_crops": True},
         description="tried for the recipe and dropped (chapter 6)",
     ),
     "lstm_mel": ModelSpec(
-        "lstm_mel", "LSTMClassifier",
+        "lstm_mel",
+        "LSTMClassifier",
         {"architecture": "lstm_mel", "band_pool": 2, "real_crops": True, "epochs": 60},
         description="tried for the recipe and dropped (chapter 6)",
     ),
-    "cnn_paper": ModelSpec(
-        "cnn_paper", "CNNClassifier", description="as first written"
-    ),
-    "svm_paper": ModelSpec(
-        "svm_paper", "SVMClassifier", description="as first written"
-    ),
-    "lstm_paper": ModelSpec(
-        "lstm_paper", "LSTMClassifier", description="as first written"
-    ),
+    "cnn_paper": ModelSpec("cnn_paper", "CNNClassifier", description="as first written"),
+    "svm_paper": ModelSpec("svm_paper", "SVMClassifier", description="as first written"),
+    "lstm_paper": ModelSpec("lstm_paper", "LSTMClassifier", description="as first written"),
     "cnn_svm_paper": ModelSpec(
-        "cnn_svm_paper", "CNNSVMClassifier",
+        "cnn_svm_paper",
+        "CNNSVMClassifier",
         description="in-sample CNN embedding + screened low-level + chord vector, C = 0.1",
     ),
     "cnn_svm_embedding": ModelSpec(
-        "cnn_svm_embedding", "CNNSVMClassifier",
+        "cnn_svm_embedding",
+        "CNNSVMClassifier",
         {**_CNN_SVM, "cnn_output": "embedding"},
     ),
     "cnn_svm_no_texture": ModelSpec(
-        "cnn_svm_no_texture", "CNNSVMClassifier",
+        "cnn_svm_no_texture",
+        "CNNSVMClassifier",
         {**_CNN_SVM, "use_texture": False},
     ),
     "cnn_svm_no_chords": ModelSpec(
-        "cnn_svm_no_chords", "CNNSVMClassifier",
+        "cnn_svm_no_chords",
+        "CNNSVMClassifier",
         {**_CNN_SVM, "use_chords": False},
     ),
     "cnn_svm_no_lowlevel": ModelSpec(
-        "cnn_svm_no_lowlevel", "CNNSVMClassifier",
+        "cnn_svm_no_lowlevel",
+        "CNNSVMClassifier",
         {**_CNN_SVM, "use_lowlevel": False},
     ),
     "cnn_svm_no_preemphasis": ModelSpec(
-        "cnn_svm_no_preemphasis", "CNNSVMClassifier",
+        "cnn_svm_no_preemphasis",
+        "CNNSVMClassifier",
         _CNN_SVM,
         features={"preemphasis": 0.0},
     ),
     "cnn_embedding_svm": ModelSpec(
-        "cnn_embedding_svm", "CNNSVMClassifier",
+        "cnn_embedding_svm",
+        "CNNSVMClassifier",
         {**_CNN_SVM, "use_lowlevel": False, "use_texture": False, "use_chords": False},
     ),
 }

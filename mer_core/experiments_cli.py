@@ -15,14 +15,14 @@ TRAIN_RECORD = "train.json"
 
 
 def _common(p, *, data_required: bool = True) -> None:
+    from mer_core.experiments import TRAINING_BUDGETS
+
     add_scheme_option(p, required=True)
     p.add_argument(
         "--data",
         required=data_required,
         help="dataset: a 4Q release folder, class folders, a CSV manifest, or a generated corpus",
     )
-    from mer_core.experiments import TRAINING_BUDGETS
-
     p.add_argument(
         "--budget",
         default="paper",

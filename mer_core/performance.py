@@ -84,8 +84,8 @@ def features_note(record: dict) -> str:
     --------
     >>> rec = {"n_clips": 120, "audio_seconds": 4800.4, "machine": {"cpus": 2},
     ...        "speedup_vs_librosa": {"1 job": 3.04, "2 jobs": 5.2}}
-    >>> features_note(rec)[:40], features_note(rec)[-45:]
-    ('120 clips, 4800 s of audio. Recorded unkn', 'librosa chain: 3.0x (1 job), 5.2x (2 jobs).')
+    >>> features_note(rec)[:27], features_note(rec)[-43:]
+    ('120 clips, 4800 s of audio.', 'librosa chain: 3.0x (1 job), 5.2x (2 jobs).')
     """
     speedup = record["speedup_vs_librosa"]
     return (

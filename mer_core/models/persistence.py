@@ -54,8 +54,8 @@ from pathlib import Path
 
 import numpy as np
 
-from mer_core.errors import MerError
 from mer_core.environment import package_versions
+from mer_core.errors import MerError
 from mer_core.io import file_digest
 
 __all__ = ["FORMAT_VERSION", "load_model", "save_model"]
@@ -508,7 +508,8 @@ def _load(path: Path, config: dict):
     cls = CLASSIFIERS.get(config["class"])
     if cls is None:
         raise MerError(
-            f"{path}: unknown model class {config['class']!r}; expected one of {sorted(CLASSIFIERS)}"
+            f"{path}: unknown model class {config['class']!r}; "
+            f"expected one of {sorted(CLASSIFIERS)}"
         )
     params = _from_json(config["params"])
     unknown = set(params) - set(cls._get_param_names())

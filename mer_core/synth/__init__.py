@@ -52,8 +52,8 @@ from mer_core.synth.cues import (
     cue_weights,
     draw_cues,
 )
-from mer_core.synth.sizes import CORPUS_SIZES, get_corpus_size
 from mer_core.synth.render import RENDERERS, SR, resolve_renderer, tinysoundfont_available
+from mer_core.synth.sizes import CORPUS_SIZES, get_corpus_size
 
 __all__ = [
     "CUE_TABLE",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from mer_core.cli import DeprecatedAlias, add_scheme_option, duration_arg
 from mer_core.cluster import add_scheduler_argument
-from mer_core.synth.sizes import CORPUS_SIZES
 from mer_core.synth.render import RENDERERS
+from mer_core.synth.sizes import CORPUS_SIZES
 
 
 def register(sub) -> None:

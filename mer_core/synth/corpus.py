@@ -53,9 +53,9 @@ from mer_core.schemes import Scheme, get_scheme
 from mer_core.synth.artists import choose_artist, make_artists
 from mer_core.synth.compose import Score, compose
 from mer_core.synth.cues import LABEL_NOISE, LATENT_SD, _check_va, draw_cues
-from mer_core.synth.sizes import CorpusSize, check_duration, class_counts, get_corpus_size
 from mer_core.synth.render import SR, master, render_score, resolve_renderer, to_pcm16, wav_bytes
 from mer_core.synth.seeds import clip_streams
+from mer_core.synth.sizes import CorpusSize, check_duration, class_counts, get_corpus_size
 
 __all__ = [
     "SYNTH_VERSION",
@@ -150,7 +150,9 @@ def _artists(scheme_name: str, seed: int):
     return tuple(make_artists(get_scheme(scheme_name), seed=seed))
 
 
-def _plan(sch: Scheme, label: str, index: int, seed: int, prof: CorpusSize, target: float, streams):
+def _plan(
+    sch: Scheme, label: str, index: int, seed: int, prof: CorpusSize, target: float, streams
+):
     """Label noise, artist and length of one clip (a fixed number of uniform draws)."""
     u = streams["plan"].random(6)
     others = [lab for lab in sch.labels if lab != label]

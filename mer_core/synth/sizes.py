@@ -52,9 +52,7 @@ class CorpusSize:
 
 
 CORPUS_SIZES: dict[str, CorpusSize] = {
-    "tiny": CorpusSize(
-        "tiny", 6, 5.0, short_fraction=0.25, short_range=(0.8, 0.95), long_max=1.2
-    ),
+    "tiny": CorpusSize("tiny", 6, 5.0, short_fraction=0.25, short_range=(0.8, 0.95), long_max=1.2),
     "quick": CorpusSize("quick", 40, 15.0, short_fraction=0.1, short_range=(0.67, 0.95)),
     "paper": CorpusSize("paper", None, None),
     "default": CorpusSize("default", 50, None),
