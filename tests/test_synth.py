@@ -52,7 +52,7 @@ GT_CUES = (
 
 def _make(out, **kw):
     kw.setdefault("scheme", "emotion")
-    kw.setdefault("profile", "tiny")
+    kw.setdefault("size", "tiny")
     kw.setdefault("progress", False)
     return generate_corpus(out, **kw)
 
@@ -191,7 +191,7 @@ def test_interrupted_run_resumes(tmp_path, monkeypatch):
     assert not (tmp_path / corpus_mod.JOURNAL).exists()
 
 
-# ---------------------------------------------------------------- schemes and profiles
+# ---------------------------------------------------------------- schemes and corpus sizes
 @pytest.mark.parametrize("scheme", sorted(SCHEMES))
 def test_every_scheme(scheme, tmp_path):
     df = _make(tmp_path, scheme=scheme, n_per_class=1, duration=1.5)
@@ -201,7 +201,7 @@ def test_every_scheme(scheme, tmp_path):
 
 
 @pytest.mark.parametrize("scheme", sorted(SCHEMES))
-def test_paper_profile_plan(scheme):
+def test_paper_size_plan(scheme):
     sch = get_scheme(scheme)
     plan = plan_corpus(scheme=scheme, size="paper")
     assert len(plan) == sch.paper_size
@@ -219,7 +219,7 @@ def test_paper_profile_plan(scheme):
     assert 0.05 < short.mean() < 0.15
 
 
-def test_quick_profile_plan():
+def test_quick_size_plan():
     plan = plan_corpus(scheme="emotion", size="quick")
     assert len(plan) == 160 and (plan["target_duration"] == 15.0).all()
 
@@ -284,7 +284,7 @@ def test_renderer_switch_rerenders(tiny, tmp_path):
         {"n_per_class": 1.5},
         {"n_per_class": True},
         {"n_per_class": {"joy": 2}},
-        {"profile": "huge"},
+        {"size": "huge"},
         {"duration": 0.0},
         {"duration": float("nan")},
         {"seed": -1},
@@ -325,8 +325,9 @@ def test_cli_writes_corpus(tmp_path, monkeypatch, capsys):
     df = pd.read_csv(out / "manifest.csv")
     assert df["label"].tolist() == ["Q1", "Q2", "Q3", "Q4"] and (df["seed"] == 2).all()
     assert (out / "ground_truth.jsonl").is_file()
-    assert cli.main(["synth", "--scheme", "nope", "--out", str(out), "--quiet"]) == 2
-    assert "unknown scheme" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:  # the same scheme choices as every command
+        cli.main(["synth", "--scheme", "nope", "--out", str(out), "--quiet"])
+    assert exc.value.code == 2 and "invalid choice: 'nope'" in capsys.readouterr().err
 
 
 # ---------------------------------------------------------------- baselines
