@@ -70,7 +70,7 @@ def child_result(obj: dict) -> None:
 
 def machine() -> dict:
     """The machine, its load and the versions that shape the timings."""
-    from mer_core.evaluation.report import environment
+    from mer_core.environment import environment
 
     return {
         "cpus": os.cpu_count(),

@@ -33,11 +33,14 @@ from pathlib import Path
 
 from _harness import child_result, machine, run_child
 
+from mer_core.names import SCHEME_IDS
+from mer_core.schemes import get_scheme
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 DASK = Path(sys.executable).with_name("dask")
-# Clips and clip lengths of the paper profile's corpora (mer_core.synth.profiles).
-PAPER_CORPUS = {"ema": (1654, 50.0), "emotion": (1677, 40.0), "4q": (1471, 40.0)}
+# Clips and clip lengths of the paper-size corpora (the paper's datasets).
+PAPER_CORPUS = {s: (get_scheme(s).paper_size, get_scheme(s).duration) for s in SCHEME_IDS}
 
 
 def _free_port() -> int:
@@ -94,11 +97,12 @@ def child(build: str, profile: str, scheme: str, name: str, scheduler: str, n_jo
 
     from mer_core.cluster import map_tasks
     from mer_core.datasets import load_dataset
-    from mer_core.experiments import ABLATIONS, MODELS, PAPER_MODELS
+    from mer_core.experiments import ABLATIONS, MODELS
     from mer_core.extract import FeatureConfig, extract_features
-    from mer_core.pipeline import PROFILES, dataset_dir, ensure_results, results_dir
+    from mer_core.names import PAPER_MODELS
+    from mer_core.pipeline import RUN_PROFILES, dataset_dir, ensure_results, results_dir
 
-    prof = PROFILES[profile]
+    prof = RUN_PROFILES[profile]
     manifest = load_dataset(dataset_dir(build, scheme), scheme=scheme)
     base = FeatureConfig(duration=prof.window)
     configs = {tuple(sorted(MODELS[m].features.items())) for m in PAPER_MODELS + ABLATIONS}
@@ -233,7 +237,7 @@ def summarise(runs: list[dict], profile: str, scheme: str, info: dict) -> dict:
         "per_task_overhead_s": overhead,
         "projection": projection(by[1], overhead),
         "paper_projection": [
-            paper_projection(s, overhead, features, training) for s in ("ema", "emotion", "4q")
+            paper_projection(s, overhead, features, training) for s in SCHEME_IDS
         ],
     }
 
@@ -241,7 +245,7 @@ def summarise(runs: list[dict], profile: str, scheme: str, info: dict) -> dict:
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profile", default="quick", choices=["tiny", "quick"])
-    parser.add_argument("--scheme", default="emotion", choices=["ema", "emotion", "4q"])
+    parser.add_argument("--scheme", default="emotion", choices=SCHEME_IDS)
     parser.add_argument("--build", default=str(REPO / "build" / "bench-cluster"))
     parser.add_argument("--out", default=str(HERE / "results" / "bench_cluster.json"))
     parser.add_argument("--child", nargs=4, metavar=("NAME", "SCHEDULER", "N_JOBS", "CACHE"))

@@ -49,12 +49,13 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
 
     from mer_core.datasets import load_dataset
-    from mer_core.experiments import ABLATIONS, MODELS, PAPER_MODELS
+    from mer_core.experiments import ABLATIONS, MODELS
     from mer_core.extract import FeatureConfig, extract_features
-    from mer_core.pipeline import PROFILES, dataset_dir, ensure_dataset, ensure_results
+    from mer_core.names import PAPER_MODELS
+    from mer_core.pipeline import RUN_PROFILES, dataset_dir, ensure_dataset, ensure_results
 
     build, out = Path(args.build), Path(args.out)
-    prof = PROFILES["paper"]
+    prof = RUN_PROFILES["paper"]
     os.environ.setdefault("MER_CACHE_DIR", str(build / "cache"))
     record = {
         "profile": "paper",

@@ -35,9 +35,12 @@ from pathlib import Path
 import numpy as np
 from _harness import child_result, machine, run_child
 
+from mer_core.cli import add_cache_dir_option
+from mer_core.experiments import TRAINING_BUDGETS
+from mer_core.names import PAPER_MODELS
+
 HERE = Path(__file__).resolve().parent
 DEFAULT_4Q = HERE.parent.parent / "shared" / "data" / "4q-dev"
-MODELS = ("cnn", "svm", "lstm", "cnn_svm")
 
 
 def _features(spec: dict, n_jobs: int = 1):
@@ -130,7 +133,7 @@ def _dataset_specs(args, tmp: Path) -> list[dict]:
 
     specs = []
     corpus = Path(args.corpus_dir)
-    generate_corpus(corpus, scheme="emotion", profile="quick", seed=0, progress=True)
+    generate_corpus(corpus, scheme="emotion", size="quick", seed=0, progress=True)
     m = load_dataset(corpus, scheme="emotion")
     n = len(m)
     specs.append(
@@ -163,10 +166,10 @@ def _dataset_specs(args, tmp: Path) -> list[dict]:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data-4q", type=Path, default=DEFAULT_4Q)
-    ap.add_argument("--budget", default="paper", choices=["paper", "quick", "tiny"])
+    ap.add_argument("--budget", default="paper", choices=tuple(TRAINING_BUDGETS))
     ap.add_argument("--corpus-dir", default=str(Path.home() / ".cache" / "mer" / "bench-corpus"))
-    ap.add_argument("--cache-dir", default=None, help="feature cache (default ~/.cache/mer)")
-    ap.add_argument("--models", default=",".join(MODELS))
+    add_cache_dir_option(ap)
+    ap.add_argument("--models", default=",".join(PAPER_MODELS))
     ap.add_argument(
         "--no-cli",
         dest="cli",

@@ -34,6 +34,7 @@ import tokenize
 from pathlib import Path
 
 from mer_core.errors import MerError, ParameterError
+from mer_core.names import SCHEME_IDS, SCHEME_TITLES, TABLE_COLUMNS
 
 __all__ = [
     "MAKE_KEYS",
@@ -429,7 +430,7 @@ _REQUIRED = (
     "data_fingerprint",
     "environment",
 )
-_SUMMARY_FIELDS = ("model", "accuracy", "precision", "recall", "f1", "training_seconds")
+_SUMMARY_FIELDS = ("model", *TABLE_COLUMNS)
 
 
 def record_run(run_dir, out_dir, *, command: str, data_dir=None) -> dict:
@@ -527,26 +528,24 @@ def check_recorded(record: dict) -> list[str]:
 # ----------------------------------------------------------------------------- verdicts
 
 
-def verdicts_markdown(build_dir, *, schemes=("ema", "emotion", "4q"), real=None) -> str:
+def verdicts_markdown(build_dir, *, schemes=SCHEME_IDS, real=None) -> str:
     """The intro's summary: one row per results chapter run, computed from the results.
 
     ``real`` is the real-4Q record (a live run or the recording), or None.
     """
-    from mer_core import paper
+    from mer_core.evaluation.tables import verdicts_table
 
     runs = {}
     for scheme in schemes:
         path = Path(build_dir) / "results" / scheme / "results.json"
         if path.is_file():
-            runs[f"{paper.SCHEME_NAMES[scheme]} (generated, chapter 5)"] = json.loads(
-                path.read_text()
-            )
+            runs[f"{SCHEME_TITLES[scheme]} (generated, chapter 5)"] = json.loads(path.read_text())
     if real is not None:
         label = "recorded run" if real.get("recorded") else "live run"
         runs[f"4Q, real audio ({label}, chapter 6)"] = real
     if not runs:
         return "*No results in this build yet.*\n"
-    table = paper.verdicts_table(runs)
+    table = verdicts_table(runs)
     head = "| " + " | ".join([table.index.name or "", *table.columns]) + " |"
     rule = "|" + "---|" * (len(table.columns) + 1)
     body = [

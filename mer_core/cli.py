@@ -21,6 +21,7 @@ import warnings
 
 from mer_core import __version__
 from mer_core.errors import MerError, ParameterError
+from mer_core.names import SCHEME_IDS
 
 
 def duration_arg(text: str) -> float:
@@ -57,20 +58,27 @@ def add_scheme_option(p, *, required: bool = False, default=None, deprecated=("-
 
     ``deprecated`` spellings still work, with a warning on stderr.
     """
-    from mer_core.schemes import SCHEMES
-
     p.add_argument(
         "--scheme",
         *deprecated,
         dest="scheme",
         required=required,
         default=default,
-        choices=sorted(SCHEMES),
+        choices=SCHEME_IDS,
         action=DeprecatedAlias,
         new="--scheme",
-        help="label scheme: ema, emotion or 4q (the paper's three datasets)"
+        help=f"label scheme: {', '.join(SCHEME_IDS)} (the paper's three datasets)"
         + (f"; {', '.join(deprecated)} is a deprecated alias" if deprecated else ""),
     )
+
+
+#: Help of ``--cache-dir``: what :func:`mer_core.extract.default_cache_dir` returns.
+CACHE_DIR_HELP = "feature cache (default: $MER_CACHE_DIR if set, else ~/.cache/mer/features)"
+
+
+def add_cache_dir_option(p) -> None:
+    """``--cache-dir`` (the feature cache), the same in every command."""
+    p.add_argument("--cache-dir", default=None, help=CACHE_DIR_HELP)
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None):
@@ -121,13 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show full tracebacks")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:  # a topic not built yet
-            if exc.name != name:
-                raise
-            continue
-        module.register(sub)
+        importlib.import_module(name).register(sub)
     _show_defaults(parser)
     return parser
 

@@ -202,7 +202,7 @@ def sample_paths(paths, *, n: int = 32) -> list[str]:
 
 
 def _versions() -> dict:
-    from mer_core.evaluation.report import environment
+    from mer_core.environment import environment
 
     env = environment()
     return {"python": env["python"], **env["versions"]}

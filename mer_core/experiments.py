@@ -19,9 +19,11 @@ when their network settings agree: networks are cached per fold (see
 names, and the comparison CNN vs CNN-SVM isolates the SVM head and the fused
 features. Reported training time always includes the network's training.
 
-Budgets fix how long networks train: ``paper`` (the book's configuration),
-``quick`` (fewer epochs, for the default ``make reproduce``) and ``tiny`` (for
-tests and smoke runs).
+Training budgets (:data:`TRAINING_BUDGETS`) fix how long networks train:
+``paper`` (the book's configuration), ``quick`` (fewer epochs, for the default
+``make reproduce``) and ``tiny`` (for tests and smoke runs). Model ids and
+titles are :data:`mer_core.names.PAPER_MODELS` and
+:data:`~mer_core.names.MODEL_TITLES`.
 """
 
 from __future__ import annotations
@@ -34,14 +36,14 @@ from pathlib import Path
 import numpy as np
 
 from mer_core.errors import MerError, ParameterError
+from mer_core.names import MODEL_TITLES, PAPER_MODELS
 
 __all__ = [
     "ABLATIONS",
-    "BUDGETS",
     "MODELS",
-    "PAPER_MODELS",
     "PAPER_RECIPE",
     "REAL_DATA_MODELS",
+    "TRAINING_BUDGETS",
     "ModelSpec",
     "build_estimator",
     "evaluate_manifest",
@@ -53,11 +55,15 @@ class ModelSpec:
     """A named model of the experiments: estimator class, parameters and feature overrides."""
 
     name: str
-    title: str
     estimator: str
     params: dict = field(default_factory=dict)
     features: dict = field(default_factory=dict)
     description: str = ""
+
+    @property
+    def title(self) -> str:
+        """The model's title (:data:`mer_core.names.MODEL_TITLES`)."""
+        return MODEL_TITLES[self.name]
 
 
 #: The book's recipe for the CNN (see chapter 6): crops drawn inside the real
@@ -76,91 +82,73 @@ _CNN_SVM = {**_CNN, **_HAND, "cnn_output": "logits", "C": _LINEAR_C}
 
 MODELS: dict[str, ModelSpec] = {
     "cnn": ModelSpec(
-        "cnn", "CNN", "CNNClassifier", _CNN, description="the CNN alone (eq. 1), book recipe"
+        "cnn", "CNNClassifier", _CNN, description="the CNN alone (eq. 1), book recipe"
     ),
     "svm": ModelSpec(
         "svm",
-        "SVM",
         "SVMClassifier",
         {**_HAND, "use_mfcc_stats": False, "use_chords": True, "C": _RBF_C},
         description="RBF SVM on hand-made features, book recipe",
     ),
     "lstm": ModelSpec(
-        "lstm", "LSTM", "LSTMClassifier", _LSTM, description="LSTM on MFCC frames, book recipe"
+        "lstm", "LSTMClassifier", _LSTM, description="LSTM on MFCC frames, book recipe"
     ),
     "cnn_svm": ModelSpec(
-        "cnn_svm", "CNN-SVM", "CNNSVMClassifier", _CNN_SVM, description="eq. (6), book recipe"
+        "cnn_svm", "CNNSVMClassifier", _CNN_SVM, description="eq. (6), book recipe"
     ),
     "lstm_real_crops": ModelSpec(
         "lstm_real_crops",
-        "LSTM with crops inside the real audio",
         "LSTMClassifier",
         {"real_crops": True},
         description="tried for the recipe and dropped (chapter 6)",
     ),
     "lstm_mel": ModelSpec(
         "lstm_mel",
-        "LSTM on log-Mel frames",
         "LSTMClassifier",
         {"architecture": "lstm_mel", "band_pool": 2, "real_crops": True, "epochs": 60},
         description="tried for the recipe and dropped (chapter 6)",
     ),
-    "cnn_paper": ModelSpec(
-        "cnn_paper", "CNN (paper recipe)", "CNNClassifier", description="as first written"
-    ),
-    "svm_paper": ModelSpec(
-        "svm_paper", "SVM (paper recipe)", "SVMClassifier", description="as first written"
-    ),
-    "lstm_paper": ModelSpec(
-        "lstm_paper", "LSTM (paper recipe)", "LSTMClassifier", description="as first written"
-    ),
+    "cnn_paper": ModelSpec("cnn_paper", "CNNClassifier", description="as first written"),
+    "svm_paper": ModelSpec("svm_paper", "SVMClassifier", description="as first written"),
+    "lstm_paper": ModelSpec("lstm_paper", "LSTMClassifier", description="as first written"),
     "cnn_svm_paper": ModelSpec(
         "cnn_svm_paper",
-        "CNN-SVM (paper recipe)",
         "CNNSVMClassifier",
         description="in-sample CNN embedding + screened low-level + chord vector, C = 0.1",
     ),
     "cnn_svm_embedding": ModelSpec(
         "cnn_svm_embedding",
-        "CNN-SVM with embeddings, not logits",
         "CNNSVMClassifier",
         {**_CNN_SVM, "cnn_output": "embedding"},
     ),
     "cnn_svm_no_texture": ModelSpec(
         "cnn_svm_no_texture",
-        "CNN-SVM w/o texture statistics",
         "CNNSVMClassifier",
         {**_CNN_SVM, "use_texture": False},
     ),
     "cnn_svm_no_chords": ModelSpec(
         "cnn_svm_no_chords",
-        "CNN-SVM w/o chord vector",
         "CNNSVMClassifier",
         {**_CNN_SVM, "use_chords": False},
     ),
     "cnn_svm_no_lowlevel": ModelSpec(
         "cnn_svm_no_lowlevel",
-        "CNN-SVM w/o low-level",
         "CNNSVMClassifier",
         {**_CNN_SVM, "use_lowlevel": False},
     ),
     "cnn_svm_no_preemphasis": ModelSpec(
         "cnn_svm_no_preemphasis",
-        "CNN-SVM w/o pre-emphasis",
         "CNNSVMClassifier",
         _CNN_SVM,
         features={"preemphasis": 0.0},
     ),
     "cnn_embedding_svm": ModelSpec(
         "cnn_embedding_svm",
-        "CNN outputs + SVM",
         "CNNSVMClassifier",
         {**_CNN_SVM, "use_lowlevel": False, "use_texture": False, "use_chords": False},
     ),
 }
 
-#: The four models of the paper's Tables 1-3, in table order (the book's recipe).
-PAPER_MODELS = ("cnn", "svm", "lstm", "cnn_svm")
 #: The same four models as the paper describes them, before chapter 6's changes.
 PAPER_RECIPE = ("cnn_paper", "svm_paper", "lstm_paper", "cnn_svm_paper")
 #: The ablations of CNN-SVM.
@@ -183,23 +171,12 @@ REAL_DATA_MODELS = tuple(m for m in PAPER_MODELS + ABLATIONS if not MODELS[m].fe
 #: Network training budgets (parameters of the network classifiers). ``paper``
 #: trains each model as its recipe says; the others cap the cost (and win over
 #: the recipe): ``quick`` for the default ``make reproduce``, ``tiny`` for tests.
-BUDGETS: dict[str, dict] = {
+#: A run profile (:data:`mer_core.pipeline.RUN_PROFILES`) names the budget it uses.
+TRAINING_BUDGETS: dict[str, dict] = {
     "paper": {},
     "quick": {"epochs": 10, "n_networks": 1},
     "tiny": {"epochs": 2, "batch_size": 8, "n_networks": 1},
 }
-
-
-def _estimator_class(name: str):
-    from mer_core import models
-
-    classes = {
-        "CNNClassifier": models.CNNClassifier,
-        "SVMClassifier": models.SVMClassifier,
-        "LSTMClassifier": models.LSTMClassifier,
-        "CNNSVMClassifier": models.CNNSVMClassifier,
-    }
-    return classes[name]
 
 
 def build_estimator(
@@ -217,14 +194,17 @@ def build_estimator(
     """
     if name not in MODELS:
         raise ParameterError(f"unknown model {name!r}; expected one of {sorted(MODELS)}")
-    if budget not in BUDGETS:
-        raise ParameterError(f"unknown budget {budget!r}; expected one of {sorted(BUDGETS)}")
+    if budget not in TRAINING_BUDGETS:
+        raise ParameterError(
+            f"unknown training budget {budget!r}; expected one of {sorted(TRAINING_BUDGETS)}"
+        )
+    from mer_core.models import CLASSIFIERS
+
     spec = MODELS[name]
-    cls = _estimator_class(spec.estimator)
-    est = cls()
+    est = CLASSIFIERS[spec.estimator]()
     accepted = est.get_params(deep=False)
     params = dict(spec.params)
-    params.update({k: v for k, v in BUDGETS[budget].items() if k in accepted})
+    params.update({k: v for k, v in TRAINING_BUDGETS[budget].items() if k in accepted})
     params["random_state"] = random_state
     if network_cache is not None and "network_cache" in accepted:
         params["network_cache"] = str(network_cache)
@@ -392,7 +372,7 @@ def evaluate_manifest(
         "models": models,
         "titles": {m: MODELS[m].title for m in models},
         "budget": budget,
-        "budget_params": BUDGETS[budget],
+        "budget_params": TRAINING_BUDGETS[budget],
         "seed": seed,
         "n_splits": n_splits,
         "n_repeats": n_repeats,

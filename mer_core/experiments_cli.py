@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from mer_core.cli import add_scheme_option, duration_arg
+from mer_core.cli import add_cache_dir_option, add_scheme_option, duration_arg
 from mer_core.errors import MerError
 
 MODEL_FOLDER = "model"
@@ -15,6 +15,8 @@ TRAIN_RECORD = "train.json"
 
 
 def _common(p, *, data_required: bool = True) -> None:
+    from mer_core.experiments import TRAINING_BUDGETS
+
     add_scheme_option(p, required=True)
     p.add_argument(
         "--data",
@@ -22,20 +24,24 @@ def _common(p, *, data_required: bool = True) -> None:
         help="dataset: a 4Q release folder, class folders, a CSV manifest, or a generated corpus",
     )
     p.add_argument(
-        "--budget", default="paper", choices=["paper", "quick", "tiny"], help="training budget"
+        "--budget",
+        default="paper",
+        choices=tuple(TRAINING_BUDGETS),
+        help="training budget of the networks",
     )
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument(
         "--duration", type=duration_arg, default=None, help="seconds per clip (default: scheme's)"
     )
-    p.add_argument("--cache-dir", default=None, help="feature cache (default ~/.cache/mer)")
+    add_cache_dir_option(p)
     p.add_argument("--n-jobs", type=int, default=1, help="parallel feature workers (default 1)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
 def register(sub) -> None:
     from mer_core.cluster import add_scheduler_argument
-    from mer_core.experiments import ABLATIONS, MODELS, PAPER_MODELS
+    from mer_core.experiments import ABLATIONS, MODELS
+    from mer_core.names import PAPER_MODELS
 
     p = sub.add_parser(
         "evaluate",
@@ -85,7 +91,7 @@ def register(sub) -> None:
     p.add_argument("songs", nargs="+", help="audio files")
     p.add_argument("--model", required=True, help="run folder written by `mer train`")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
-    p.add_argument("--cache-dir", default=None, help="feature cache (default ~/.cache/mer)")
+    add_cache_dir_option(p)
     p.set_defaults(func=_predict)
 
 
@@ -177,7 +183,7 @@ def _evaluate(args) -> int:
 
 
 def _train(args) -> int:
-    from mer_core.evaluation.report import environment
+    from mer_core.environment import environment
     from mer_core.experiments import MODELS, build_estimator
     from mer_core.extract import extract_features, groups_for
     from mer_core.io import atomic_write_json

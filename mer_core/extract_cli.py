@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from mer_core.audio import find_audio, no_audio_message
-from mer_core.cli import duration_arg
+from mer_core.cli import add_cache_dir_option, duration_arg
 from mer_core.cluster import add_scheduler_argument
 from mer_core.errors import MerError
 from mer_core.extract import GROUPS, FeatureConfig, default_cache_dir, extract_features
@@ -32,7 +32,7 @@ def register(sub) -> None:
     p.add_argument("--n-mfcc", type=int, default=20, help="MFCC order L (default 20)")
     p.add_argument("--n-mels", type=int, default=128, help="Mel filters M (default 128)")
     p.add_argument("--groups", default=",".join(GROUPS), help="comma-separated feature groups")
-    p.add_argument("--cache-dir", default=None, help="feature cache (default ~/.cache/mer)")
+    add_cache_dir_option(p)
     p.add_argument("--n-jobs", type=int, default=1, help="parallel workers (default 1)")
     p.add_argument("--strict", action="store_true", help="stop at the first bad file")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -1,8 +1,11 @@
-"""Tables and figures of the benchmarks (``benchmarks/``), for the performance chapter.
+"""Tables, notes and figures of the benchmarks (``benchmarks/``), for the performance chapter.
 
-The benchmark scripts write JSON records; these functions only read records
-(already loaded) and shape them, so every number shown comes from a recorded
-run with its machine, load average and package versions.
+The benchmark scripts write JSON records. :func:`load_benchmark` reads one
+(``<bench_dir>/<name>.json``, None when it has not been run); every other
+function takes a loaded record and shapes it into a table, a Markdown note or
+a figure, so every number shown comes from a recorded run with its machine,
+load average and package versions. Chapter 7 (``notebooks/07_performance``)
+only displays what these return.
 """
 
 from __future__ import annotations
@@ -13,18 +16,32 @@ from pathlib import Path
 
 import pandas as pd
 
-_MODEL_NAMES = {"cnn": "CNN", "svm": "SVM", "lstm": "LSTM", "cnn_svm": "CNN-SVM"}
+from mer_core.names import model_title
 
 __all__ = [
+    "CLUSTER_NOT_RUN",
+    "NOT_RUN",
+    "cli_table",
+    "cluster_note",
     "cluster_projection_table",
     "cluster_table",
+    "features_note",
     "features_table",
-    "run_note",
     "load_benchmark",
     "plot_training_scaling",
+    "run_note",
     "stages_table",
+    "training_note",
     "training_table",
 ]
+
+#: What the chapter says when the front-end and training benchmarks were not run.
+NOT_RUN = (
+    "**Benchmarks not run in this build.** Run `make bench` (or `make reproduce` "
+    "with `WITH_BENCH=1`) and rebuild the book."
+)
+#: What the chapter says when the cluster benchmark was not run.
+CLUSTER_NOT_RUN = "**Cluster benchmark not run in this build** (`make bench`)."
 
 
 def load_benchmark(bench_dir, name: str) -> dict | None:
@@ -60,6 +77,35 @@ def features_table(record: dict) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("variant")
 
 
+def features_note(record: dict) -> str:
+    """One paragraph (Markdown) on the front-end benchmark: clips, audio, machine, speed-up.
+
+    Examples
+    --------
+    >>> rec = {"n_clips": 120, "audio_seconds": 4800.4, "machine": {"cpus": 2},
+    ...        "speedup_vs_librosa": {"1 job": 3.04, "2 jobs": 5.2}}
+    >>> features_note(rec)[:27], features_note(rec)[-43:]
+    ('120 clips, 4800 s of audio.', 'librosa chain: 3.0x (1 job), 5.2x (2 jobs).')
+    """
+    speedup = record["speedup_vs_librosa"]
+    return (
+        f"{record['n_clips']} clips, {record['audio_seconds']:.0f} s of audio. "
+        f"{run_note(record)} Speed-up over the librosa chain: "
+        f"{speedup['1 job']:.1f}x (1 job), {speedup['2 jobs']:.1f}x (2 jobs)."
+    )
+
+
+def training_note(record: dict) -> str:
+    """One paragraph (Markdown) on the training benchmark: its training budget and machine.
+
+    Examples
+    --------
+    >>> training_note({"budget": "paper", "machine": {"cpus": 2}})[:35]
+    'Training budget `paper`. Recorded u'
+    """
+    return f"Training budget `{record['budget']}`. {run_note(record)}"
+
+
 def stages_table(record: dict) -> pd.DataFrame:
     """Seconds and times-realtime of each stage of the front end (one job)."""
     return pd.DataFrame(
@@ -75,7 +121,7 @@ def training_table(record: dict) -> pd.DataFrame:
     rows = [
         {
             "dataset": r["dataset"],
-            "model": _MODEL_NAMES.get(r["model"], r["model"]),
+            "model": model_title(r["model"]),
             "clips": r["n_clips"],
             "fit (s)": round(r["fit_s"], 2),
             "predict (s)": round(r["predict_s"], 2),

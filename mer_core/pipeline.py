@@ -1,9 +1,11 @@
 """The reproduction pipeline's steps, shared by ``make reproduce`` and the notebooks.
 
-A *profile* fixes the size of everything:
+A *run profile* (:data:`RUN_PROFILES`) fixes the size of everything: it picks a
+corpus size (:data:`mer_core.synth.sizes.CORPUS_SIZES`), the analysis window, a
+training budget (:data:`mer_core.experiments.TRAINING_BUDGETS`) and the folds:
 
 =========  =======================  ============  ===============  =====
-profile    generated corpus         clip window   network budget   folds
+profile    corpus size              clip window   training budget  folds
 =========  =======================  ============  ===============  =====
 ``tiny``   6 clips per class, ~5 s  5 s           ``tiny``         3
 ``quick``  40 per class, ~15 s      15 s          ``quick``        5
@@ -36,7 +38,7 @@ from pathlib import Path
 from mer_core.errors import MerError, ParameterError
 
 __all__ = [
-    "PROFILES",
+    "RUN_PROFILES",
     "RunProfile",
     "dataset_dir",
     "ensure_dataset",
@@ -49,19 +51,19 @@ __all__ = [
 
 @dataclass(frozen=True)
 class RunProfile:
-    """Sizes of one reproduction profile (see the module table)."""
+    """Sizes of one run profile (see the module table)."""
 
     name: str
-    corpus_profile: str
+    corpus_size: str  # a key of mer_core.synth.sizes.CORPUS_SIZES
     window: float | None  # None: the scheme's own (50 / 40 s)
-    budget: str
+    training_budget: str  # a key of mer_core.experiments.TRAINING_BUDGETS
     n_splits: int
 
 
 #: Repetitions of the cross-validation on real audio (other splits each time).
 REAL_DATA_REPEATS = 3
 
-PROFILES: dict[str, RunProfile] = {
+RUN_PROFILES: dict[str, RunProfile] = {
     "tiny": RunProfile("tiny", "tiny", 5.0, "tiny", 3),
     "quick": RunProfile("quick", "quick", 15.0, "quick", 5),
     "paper": RunProfile("paper", "paper", None, "paper", 5),
@@ -69,16 +71,18 @@ PROFILES: dict[str, RunProfile] = {
 
 
 def get_run_profile(name: str) -> RunProfile:
-    """Look up a reproduction profile.
+    """Look up a run profile.
 
     Examples
     --------
-    >>> get_run_profile("quick").budget
+    >>> get_run_profile("quick").training_budget
     'quick'
     """
-    if name not in PROFILES:
-        raise ParameterError(f"unknown profile {name!r}; expected one of {sorted(PROFILES)}")
-    return PROFILES[name]
+    if name not in RUN_PROFILES:
+        raise ParameterError(
+            f"unknown run profile {name!r}; expected one of {sorted(RUN_PROFILES)}"
+        )
+    return RUN_PROFILES[name]
 
 
 def dataset_dir(build_dir, scheme: str) -> Path:
@@ -101,7 +105,7 @@ def ensure_dataset(
     progress: bool = True,
     scheduler: str | None = None,
 ):
-    """Generate (or complete) the profile's corpus for ``scheme``; return its manifest.
+    """Generate (or complete) the run profile's corpus for ``scheme``; return its manifest.
 
     ``scheduler``: a Dask scheduler's address to render on (default
     ``$MER_SCHEDULER``; see :mod:`mer_core.cluster`)."""
@@ -113,7 +117,7 @@ def ensure_dataset(
     generate_corpus(
         out,
         scheme=scheme,
-        profile=prof.corpus_profile,
+        size=prof.corpus_size,
         seed=seed,
         n_jobs=n_jobs,
         progress=progress,
@@ -176,13 +180,9 @@ def ensure_results(
         The run's ``results.json`` record.
     """
     from mer_core.datasets import load_dataset
-    from mer_core.experiments import (
-        ABLATIONS,
-        PAPER_MODELS,
-        REAL_DATA_MODELS,
-        evaluate_manifest,
-    )
+    from mer_core.experiments import ABLATIONS, REAL_DATA_MODELS, evaluate_manifest
     from mer_core.extract import FeatureConfig
+    from mer_core.names import PAPER_MODELS
     from mer_core.schemes import get_scheme
 
     prof = get_run_profile(profile)
@@ -198,7 +198,7 @@ def ensure_results(
             scheduler=scheduler,
         )
         window = prof.window or sch.duration
-        dataset_name = f"generated {scheme} ({prof.corpus_profile})"
+        dataset_name = f"generated {scheme} ({prof.corpus_size})"
     else:
         manifest = load_dataset(data, scheme=scheme)
         window = sch.duration  # real clips: the paper's window
@@ -206,7 +206,7 @@ def ensure_results(
         # real audio is evaluated with the full network budget (except in the
         # tiny test profile, which keeps its own)
         if prof.name != "tiny":
-            prof = PROFILES["paper"]
+            prof = RUN_PROFILES["paper"]
             if n_repeats is None:
                 n_repeats = REAL_DATA_REPEATS
     if models is None:
@@ -216,7 +216,7 @@ def ensure_results(
         manifest,
         scheme=sch,
         models=models,
-        budget=prof.budget,
+        budget=prof.training_budget,
         n_splits=prof.n_splits,
         n_repeats=n_repeats or 1,
         seed=seed,

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 
 def register(sub) -> None:
+    from mer_core.cli import add_scheme_option
     from mer_core.cluster import add_scheduler_argument
-    from mer_core.pipeline import PROFILES
+    from mer_core.pipeline import RUN_PROFILES
 
     p = sub.add_parser(
         "pipeline",
@@ -19,8 +20,13 @@ def register(sub) -> None:
     for step in ("data", "results"):
         s = steps.add_parser(step, help=f"the {step} step")
         s.add_argument("--build", required=True, help="build folder (e.g. build/quick)")
-        s.add_argument("--profile", default="quick", choices=sorted(PROFILES))
-        s.add_argument("--scheme", required=True, choices=["ema", "emotion", "4q"])
+        s.add_argument(
+            "--profile",
+            default="quick",
+            choices=tuple(RUN_PROFILES),
+            help="run profile: the corpus size, training budget and folds it picks",
+        )
+        add_scheme_option(s, required=True, deprecated=())
         s.add_argument("--seed", type=int, default=0)
         s.add_argument("--n-jobs", type=int, default=1)
         s.add_argument("--quiet", action="store_true")

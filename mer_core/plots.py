@@ -37,9 +37,9 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from mer_core.errors import ParameterError
+from mer_core.names import METRIC_TITLES, METRICS, MODEL_TITLES, PAPER_MODELS, model_title
 
 __all__ = [
-    "METRIC_LABELS",
     "PALETTE",
     "chord_vector_parts",
     "front_end_explorer",
@@ -70,15 +70,6 @@ PALETTE = (
     "#F0E442",
     "#000000",
 )
-#: Axis names of the four metrics.
-METRIC_LABELS = {
-    "accuracy": "Accuracy",
-    "precision": "Precision",
-    "recall": "Recall",
-    "f1": "F1",
-}
-_PAPER_MODELS = ("cnn", "svm", "lstm", "cnn_svm")
-_MODEL_NAMES = {"cnn": "CNN", "svm": "SVM", "lstm": "LSTM", "cnn_svm": "CNN-SVM"}
 _DPI = 100
 
 
@@ -98,10 +89,6 @@ def _image(a, name: str) -> np.ndarray:
     if a.ndim != 2 or 0 in a.shape:
         raise ParameterError(f"{name} must be a 2-D (features, frames) array, got {a.shape}")
     return a
-
-
-def _title(record: dict, model: str) -> str:
-    return (record.get("titles") or {}).get(model) or _MODEL_NAMES.get(model, model)
 
 
 def _summary(record: dict) -> dict:
@@ -833,7 +820,7 @@ def plot_training_curves(history: pd.DataFrame, *, title: str | None = None) -> 
     Parameters
     ----------
     history : pandas.DataFrame
-        :func:`mer_core.paper.training_histories` (columns ``model``,
+        :func:`mer_core.models.describe.training_histories` (columns ``model``,
         ``fold``, ``epoch``, ``loss``, ``accuracy``; ``val_loss`` /
         ``val_accuracy`` drawn dashed when present); one row of panels per model.
 
@@ -856,7 +843,7 @@ def plot_training_curves(history: pd.DataFrame, *, title: str | None = None) -> 
     axes = np.asarray(fig.subplots(len(models), 2, squeeze=False))
     for r, model in enumerate(models):
         h = history[history["model"] == model]
-        name = _MODEL_NAMES.get(model, model)
+        name = model_title(model)
         for c, (col, ylabel) in enumerate(
             (("loss", "cross-entropy loss (nats)"), ("accuracy", "training accuracy"))
         ):
@@ -904,8 +891,8 @@ def plot_model_comparison(
     record: dict,
     *,
     paper: pd.DataFrame | None = None,
-    models: Sequence[str] = _PAPER_MODELS,
-    metrics: Sequence[str] = tuple(METRIC_LABELS),
+    models: Sequence[str] = PAPER_MODELS,
+    metrics: Sequence[str] = METRICS,
     title: str | None = None,
 ) -> Figure:
     """The paper's Figures 1-2: each model's four metrics as bars, 95 % CIs, the paper's values.
@@ -951,13 +938,13 @@ def plot_model_comparison(
             mean,
             width=width,
             color=PALETTE[j % len(PALETTE)],
-            label=METRIC_LABELS.get(metric, metric),
+            label=METRIC_TITLES.get(metric, metric),
             yerr=_clipped_err(mean, low, high),
             capsize=3,
             error_kw={"elinewidth": 1, "ecolor": "#333333"},
         )
         if paper is not None:
-            names = [_MODEL_NAMES.get(m, m) for m in models]
+            names = [MODEL_TITLES.get(m, m) for m in models]
             pv = [
                 paper.loc[n, metric] if n in paper.index and metric in paper else np.nan
                 for n in names
@@ -974,7 +961,7 @@ def plot_model_comparison(
                 label=None if paper_done else "paper",
             )
             paper_done = True
-    ax.set_xticks(x, [_title(record, m) for m in models])
+    ax.set_xticks(x, [model_title(m, record) for m in models])
     ax.set(ylabel="score (mean over folds, 95% CI)", ylim=(0, 1.05), xlabel="model")
     ax.grid(axis="y", alpha=0.3)
     ax.legend(loc="upper left", ncols=len(metrics) + 1, fontsize="small")
@@ -983,7 +970,7 @@ def plot_model_comparison(
 
 
 def plot_confusion_matrices(
-    record: dict, *, models: Sequence[str] = _PAPER_MODELS, title: str | None = None
+    record: dict, *, models: Sequence[str] = PAPER_MODELS, title: str | None = None
 ) -> Figure:
     """Confusion matrices summed over folds: seaborn heatmaps, rows normalised, counts shown.
 
@@ -1041,7 +1028,7 @@ def plot_confusion_matrices(
         ax.tick_params(axis="x", labelrotation=30, labelsize=10)
         ax.tick_params(axis="y", labelrotation=0, labelsize=10)
         ax.set(xlabel="predicted class", ylabel="true class")
-        ax.set_title(_title(record, model), fontsize=12)
+        ax.set_title(model_title(model, record), fontsize=12)
     for ax in axes[n:]:
         ax.set_visible(False)
     fig.suptitle(title or "Confusion matrices (summed over folds; share of the row and count)")
@@ -1102,11 +1089,11 @@ def plot_ablations(
         ax.barh(y, mean, xerr=err, color=colours, capsize=3, error_kw={"elinewidth": 1})
         if models and models[0] == reference:
             ax.axvline(mean[0], color=PALETTE[7], ls=":", lw=1)
-        names = [_title(record, m) for m in models]
+        names = [model_title(m, record) for m in models]
         # the model names once, on the left, when every panel has the same models
         ax.set_yticks(y, names if not shown or names != shown[0] else [""] * len(names))
         shown.append(names)
-        ax.set(xlim=(0, 1), xlabel=f"{METRIC_LABELS.get(metric, metric)} (95% CI)", title=name)
+        ax.set(xlim=(0, 1), xlabel=f"{METRIC_TITLES.get(metric, metric)} (95% CI)", title=name)
         ax.grid(axis="x", alpha=0.3)
     fig.suptitle(title or "Ablations of CNN-SVM (mean over folds)")
     return fig

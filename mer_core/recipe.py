@@ -113,7 +113,8 @@ def recipe_table(record: dict) -> pd.DataFrame:
     >>> recipe_table({"summary": rows, "titles": {}}).loc["CNN", "change"]
     '+0.020'
     """
-    from mer_core.experiments import MODELS, PAPER_MODELS
+    from mer_core.experiments import MODELS
+    from mer_core.names import PAPER_MODELS
 
     summary = _summary(record)
     rows = []
@@ -170,7 +171,8 @@ def all_models_table(record: dict) -> pd.DataFrame:
 
 def quadrant_table(record: dict, models=None) -> pd.DataFrame:
     """Per-class F1 (mean over folds), one row per model, one column per class."""
-    from mer_core.experiments import MODELS, PAPER_MODELS
+    from mer_core.experiments import MODELS
+    from mer_core.names import PAPER_MODELS
 
     per_class = pd.DataFrame(record["per_class"])
     models = [m for m in (models or PAPER_MODELS) if m in set(per_class["model"])]
@@ -204,7 +206,8 @@ def calibration_table(record: dict) -> pd.DataFrame:
 
 def recipe_verdict(record: dict) -> str:
     """The chapter's finding in words, computed from the run (Markdown)."""
-    from mer_core.experiments import MODELS, PAPER_MODELS
+    from mer_core.experiments import MODELS
+    from mer_core.names import PAPER_MODELS
 
     summary = _summary(record)
     present = [m for m in PAPER_MODELS if m in summary.index]

@@ -111,7 +111,7 @@ def corpus(tmp_path_factory):
     from mer_core.synth import generate_corpus
 
     out = tmp_path_factory.mktemp("corpus")
-    generate_corpus(out, scheme="emotion", profile="tiny", seed=0, progress=False)
+    generate_corpus(out, scheme="emotion", size="tiny", seed=0, progress=False)
     return out
 
 

@@ -562,7 +562,7 @@ def test_generated_corpus_folder_is_read_through_its_manifest(tmp_path):
 
     out = tmp_path / "corpus"
     generate_corpus(
-        out, scheme="emotion", n_per_class=2, profile="tiny", duration=2.0, progress=False
+        out, scheme="emotion", n_per_class=2, size="tiny", duration=2.0, progress=False
     )
     m = load_dataset(out, scheme="emotion")
     assert m.attrs["source"] == "csv" and len(m) == 8

@@ -137,6 +137,18 @@ def test_write_results(tmp_path):
     assert np.sum(stored["confusion"]["cnn_svm"]) == len(y)
 
 
+def test_every_record_reads_versions_from_one_function():
+    """A run's record, a cluster worker's check and a saved model's config all hold the
+    versions of mer_core.environment.package_versions, under the same (pip) names."""
+    from mer_core import cluster
+    from mer_core.environment import VERSIONED, environment, package_versions
+
+    versions = package_versions()
+    assert tuple(versions) == VERSIONED and versions["mer-core"] and versions["scikit-learn"]
+    assert environment()["versions"] == versions
+    assert cluster._versions() == {"python": environment()["python"], **versions}
+
+
 def test_resumed_run_leaves_result_files_untouched(tmp_path):
     """So that `make` sees no new results after a notebook re-reads a finished run."""
     X, y, artists = _toy()

@@ -10,7 +10,9 @@ import pytest
 
 from mer_core.cli import main as cli_main
 from mer_core.datasets import load_dataset
-from mer_core.experiments import ABLATIONS, PAPER_MODELS, build_estimator, evaluate_manifest
+from mer_core.experiments import ABLATIONS, build_estimator, evaluate_manifest
+from mer_core.models.describe import training_histories
+from mer_core.names import PAPER_MODELS
 
 
 @pytest.fixture(scope="module")
@@ -18,7 +20,7 @@ def corpus(tmp_path_factory):
     from mer_core.synth import generate_corpus
 
     out = tmp_path_factory.mktemp("corpus")
-    generate_corpus(out, scheme="emotion", profile="tiny", seed=0, progress=False)
+    generate_corpus(out, scheme="emotion", size="tiny", seed=0, progress=False)
     return out
 
 
@@ -67,10 +69,8 @@ def test_evaluate_all_models_and_ablations(corpus, cache, tmp_path, capsys):
     assert len(chosen) == 6 and all(c > 0 for c in chosen)
     assert summary["ece"].notna().all()
     # each fold's training history is the one of the network that fold used
-    from mer_core import paper
-
     for model in ("cnn", "lstm", "cnn_svm", "cnn_svm_no_preemphasis"):
-        hist = paper.training_histories(tmp_path / "run", model)
+        hist = training_histories(tmp_path / "run", model)
         assert sorted(hist["fold"].unique()) == [0, 1, 2]
         for k in range(3):
             rec = json.loads((tmp_path / "run" / "folds" / model / f"fold{k}.json").read_text())
@@ -208,8 +208,6 @@ def test_build_estimator_rejects_unknowns():
 
 def test_training_histories_match_networks_by_key_not_by_seconds(tmp_path):
     """Two networks that trained for the same (float) time keep their own histories."""
-    from mer_core import paper
-
     for key, loss in (("aa11", 1.0), ("bb22", 2.0)):
         (tmp_path / "networks" / key).mkdir(parents=True)
         hist = [{"epoch": 1, "loss": loss, "accuracy": 0.5, "lr": 0.01, "seconds": 0.5}]
@@ -221,7 +219,7 @@ def test_training_histories_match_networks_by_key_not_by_seconds(tmp_path):
         (tmp_path / "folds" / "cnn" / f"fold{fold}.json").write_text(
             json.dumps({"fold": fold, "network_seconds": 3.25, "network_key": key})
         )
-    hist = paper.training_histories(tmp_path, "cnn")
+    hist = training_histories(tmp_path, "cnn")
     assert hist[["fold", "loss"]].values.tolist() == [[0, 2.0], [1, 1.0]]
 
 
@@ -292,7 +290,7 @@ def test_real_data_uses_the_paper_budget_except_on_the_tiny_profile(tmp_path, mo
     import mer_core.datasets
     import mer_core.experiments
     import mer_core.pipeline
-    from mer_core.pipeline import PROFILES, ensure_results
+    from mer_core.pipeline import RUN_PROFILES, ensure_results
     from mer_core.schemes import get_scheme
 
     calls = []
@@ -305,12 +303,12 @@ def test_real_data_uses_the_paper_budget_except_on_the_tiny_profile(tmp_path, mo
         window = get_scheme(scheme).duration
         for profile in ("tiny", "quick", "paper"):
             kw = ensure_results(tmp_path, scheme, profile=profile, data=tmp_path / "real")
-            want = PROFILES["tiny"] if profile == "tiny" else PROFILES["paper"]
-            assert (kw["budget"], kw["n_splits"]) == (want.budget, want.n_splits)
+            want = RUN_PROFILES["tiny"] if profile == "tiny" else RUN_PROFILES["paper"]
+            assert (kw["budget"], kw["n_splits"]) == (want.training_budget, want.n_splits)
             assert kw["feature_config"].duration == window
             kw = ensure_results(tmp_path, scheme, profile=profile)
-            prof = PROFILES[profile]
-            assert (kw["budget"], kw["n_splits"]) == (prof.budget, prof.n_splits)
+            prof = RUN_PROFILES[profile]
+            assert (kw["budget"], kw["n_splits"]) == (prof.training_budget, prof.n_splits)
             assert kw["feature_config"].duration == (prof.window or window)
     assert len(calls) == 12 and {c["budget"] for c in calls} == {"tiny", "quick", "paper"}
 

@@ -156,3 +156,16 @@ def test_a_failing_notebook_builds_no_book(project):
     chapters = project / "build/tiny/book/chapters"
     assert not (chapters / "02_second.ipynb").exists()
     assert not list(chapters.glob("*.tmp.ipynb"))  # no half-executed notebook is left
+
+
+def test_makefile_schemes_are_the_package_schemes():
+    """`make reproduce` evaluates the schemes the package knows (mer_core.names.SCHEME_IDS),
+    as make itself reads the Makefile's SCHEMES."""
+    from mer_core.names import SCHEME_IDS
+
+    proc = subprocess.run(
+        ["make", "-s", "--no-print-directory", "-C", str(REPO), "--eval",
+         "print-schemes: ; @echo $(SCHEMES)", "print-schemes"],
+        capture_output=True, text=True, check=True, timeout=60,
+    )  # fmt: skip
+    assert tuple(proc.stdout.split()) == SCHEME_IDS

@@ -466,7 +466,7 @@ def test_save_load_predicts_identically(case, data, tmp_path):
     assert not [p for p in tmp_path.iterdir() if p.name != "model"]  # no temp leftovers
     config = json.loads((folder / "config.json").read_text())
     assert config["class"] == type(model).__name__ and config["format_version"] == FORMAT_VERSION
-    assert set(config["versions"]) >= {"mer_core", "torch", "sklearn", "numpy"}
+    assert set(config["versions"]) >= {"mer-core", "torch", "scikit-learn", "numpy", "python"}
     assert config["classes"] == LABELS.tolist()
 
     loaded = load_model(folder)
@@ -511,7 +511,9 @@ def _edit_config(folder: Path, edit, *, redigest: bool = True) -> None:
     [
         (lambda c: c.update(format_version=3), "format version 3"),
         (lambda c: c.update(format_version=1), "re-train with this version"),
-        (lambda c: c["versions"].update(mer_core="7.0.0"), "major version"),
+        (lambda c: c["versions"].update({"mer-core": "7.0.0"}), "major version"),
+        # a folder saved before the versions were unified names them the old way
+        (lambda c: c.update(versions={"mer_core": "7.0.0"}), "major version"),
         (lambda c: c.update({"class": "os.system"}), "unknown model class"),
         (lambda c: c["params"].update(evil=1), "unknown parameters"),
         (
@@ -565,7 +567,7 @@ def test_load_rejects_modified_or_missing_files(fitted_cnn_svm, tmp_path):
 
 def test_load_warns_on_other_sklearn_version(fitted_cnn_svm, tmp_path):
     folder = save_model(fitted_cnn_svm, tmp_path / "m")
-    _edit_config(folder, lambda c: c["versions"].update(sklearn="0.0.1"))
+    _edit_config(folder, lambda c: c["versions"].update({"scikit-learn": "0.0.1"}))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         load_model(folder)

@@ -23,18 +23,16 @@ import pytest
 from conftest import cells_without_a_number, results_tables
 
 from mer_core.book import notebook_parameters
+from mer_core.names import MODEL_TITLES, PAPER_MODELS, SCHEME_IDS
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK_DIR = REPO / "notebooks"
-NOTEBOOKS = [
-    "01_preprocessing",
-    "02_chord_vector",
-    "03_datasets",
-    "04_cnn_svm",
-    "05_results",
-    "06_real_data_and_ablations",
-]
+#: Every notebook of the book, found by glob: a new notebook is checked without being listed.
+NOTEBOOKS = sorted(p.stem for p in NOTEBOOK_DIR.glob("*.ipynb"))
+#: The parameters every notebook that reads the build folder declares.
 DEFAULTS = {"profile": "quick", "build_dir": "../build/quick", "seed": 0, "n_jobs": 1}
+#: Notebooks that read no build folder, and the parameters they declare instead.
+OWN_DEFAULTS = {"07_performance": {"bench_dir": "../benchmarks/results"}}
 EXTRA_DEFAULTS = {
     "01_preprocessing": {
         "coef": 0.97,
@@ -43,14 +41,14 @@ EXTRA_DEFAULTS = {
         "example_scheme": "emotion",
         "example_label": "happiness",
     },
-    "05_results": {"schemes": ["ema", "emotion", "4q"]},
+    "05_results": {"schemes": list(SCHEME_IDS)},
     "06_real_data_and_ablations": {
         "data_4q": "",
         "real_name": "4q-real",
         "recorded_run": "../book/recorded/4q-dev",
     },
 }
-PAPER_ROWS = ("CNN", "SVM", "LSTM", "CNN-SVM")
+PAPER_ROWS = tuple(MODEL_TITLES[m] for m in PAPER_MODELS)
 
 
 def read(name: str):
@@ -83,12 +81,21 @@ def test_notebook_is_clean_and_parameterised(name):
     tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
     assert len(tagged) == 1 and tagged[0] is code[0], "one parameters cell, the first code cell"
     values = parameters(nb)
-    assert {k: values.get(k) for k in DEFAULTS} == DEFAULTS
+    expected = OWN_DEFAULTS.get(name, DEFAULTS)
+    assert {k: values.get(k) for k in expected} == expected
     for key, value in EXTRA_DEFAULTS.get(name, {}).items():
         assert values[key] == value
 
 
-@pytest.mark.parametrize("name", [*NOTEBOOKS, "07_performance"])
+def test_every_notebook_is_checked():
+    """The glob finds the book's seven chapters (an empty glob would check nothing), and
+    every per-notebook expectation names a notebook that exists."""
+    assert NOTEBOOKS[0] == "01_preprocessing" and "07_performance" in NOTEBOOKS
+    assert len(NOTEBOOKS) >= 7
+    assert set(OWN_DEFAULTS) | set(EXTRA_DEFAULTS) <= set(NOTEBOOKS)
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
 def test_notebook_is_thin(name):
     """No logic defined in a notebook: no functions, classes or lambdas; short cells."""
     for cell in read(name).cells:
@@ -119,7 +126,7 @@ def test_build_params_reach_each_notebook_once_and_outputs_do_not_count(tmp_path
     for nb in notebooks:
         written = (build / "params" / f"{nb.stem}.yml").read_text()
         keys = {line.split(":")[0] for line in written.splitlines()}
-        assert keys <= set(parameters(read(nb.stem)) if nb.stem in NOTEBOOKS else keys)
+        assert keys <= set(parameters(read(nb.stem)))
     assert "coef: 0.5" in (build / "params" / "01_preprocessing.yml").read_text()
     assert "coef" not in (build / "params" / "05_results.yml").read_text()
     # a notebook saved with outputs (as JupyterLab would without the hook) changes nothing
@@ -173,7 +180,7 @@ def nb_build(tmp_path_factory) -> Path:
     from mer_core.pipeline import ensure_results
 
     build = tmp_path_factory.mktemp("nb-build")
-    for scheme in ("ema", "emotion", "4q"):
+    for scheme in SCHEME_IDS:
         ensure_results(build, scheme, profile="tiny", n_jobs=2, progress=False)
     return build
 

@@ -25,13 +25,14 @@ from mer_core import plots
 from mer_core.errors import ParameterError
 from mer_core.experiments import MODELS
 from mer_core.features.spectral import mel_filterbank
+from mer_core.names import PAPER_MODELS
 from mer_core.paper import PAPER_TABLES
 
 matplotlib.use("Agg")  # figures are rendered in memory below
 
 SR = 22050
 LABELS = ["cheerful", "excited", "nervous", "joyful"]
-PAPER_FOUR = ["cnn", "svm", "lstm", "cnn_svm"]
+PAPER_FOUR = list(PAPER_MODELS)
 ABLATIONS = ["cnn_svm_no_chords", "cnn_svm_no_lowlevel", "cnn_embedding_svm"]
 
 

@@ -9,12 +9,13 @@ import pytest
 import torch
 
 from mer_core.evaluation.metrics import expected_calibration_error
-from mer_core.experiments import MODELS, PAPER_MODELS, build_estimator
+from mer_core.experiments import MODELS, build_estimator
 from mer_core.features.texture import mel_band_stats
 from mer_core.models import ClipFeatures, load_model, save_model
 from mer_core.models.fusion import CHORD_SUMMARY, fit_temperature, select_C
 from mer_core.models.networks import NetworkEnsemble, build_network, yang_cnn
 from mer_core.models.training import TrainSettings, network_outputs, train_network
+from mer_core.names import PAPER_MODELS
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -162,7 +163,7 @@ def test_repeated_cv_in_parallel_equals_sequential(tmp_path):
     from mer_core.synth import generate_corpus
 
     corpus = tmp_path / "corpus"
-    generate_corpus(corpus, scheme="emotion", profile="tiny", seed=0, progress=False)
+    generate_corpus(corpus, scheme="emotion", size="tiny", seed=0, progress=False)
     manifest = load_dataset(corpus, scheme="emotion")
     runs = {}
     for n_jobs in (1, 2):

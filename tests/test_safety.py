@@ -209,7 +209,7 @@ def test_unwritable_outputs_are_one_line_before_any_work(src, tmp_path, capsys):
     assert f"{blocker}: is a file" in _one_error_line(capsys.readouterr().err)
     assert cli_main(["convert", str(src), str(blocker / "wav"), "--quiet"]) == 2
     assert f"{blocker}: is a file" in _one_error_line(capsys.readouterr().err)
-    assert cli_main(["synth", "--profile", "tiny", "--out", str(blocker), "--quiet"]) == 2
+    assert cli_main(["synth", "--size", "tiny", "--out", str(blocker), "--quiet"]) == 2
     assert "not a folder" in _one_error_line(capsys.readouterr().err)
     assert not (tmp_path / "cache").exists()  # no feature was computed
 

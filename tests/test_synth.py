@@ -52,7 +52,7 @@ GT_CUES = (
 
 def _make(out, **kw):
     kw.setdefault("scheme", "emotion")
-    kw.setdefault("profile", "tiny")
+    kw.setdefault("size", "tiny")
     kw.setdefault("progress", False)
     return generate_corpus(out, **kw)
 
@@ -138,7 +138,7 @@ def test_synthesize_clip_matches_file(tiny):
     out, df = tiny
     row = df.iloc[7]
     clip = synthesize_clip(
-        scheme="emotion", label=row["label"], index=int(row["index"]), profile="tiny"
+        scheme="emotion", label=row["label"], index=int(row["index"]), size="tiny"
     )
     y, _ = sf.read(out / row["path"], dtype="float32")
     np.testing.assert_array_equal(clip.audio, y)
@@ -191,7 +191,7 @@ def test_interrupted_run_resumes(tmp_path, monkeypatch):
     assert not (tmp_path / corpus_mod.JOURNAL).exists()
 
 
-# ---------------------------------------------------------------- schemes and profiles
+# ---------------------------------------------------------------- schemes and corpus sizes
 @pytest.mark.parametrize("scheme", sorted(SCHEMES))
 def test_every_scheme(scheme, tmp_path):
     df = _make(tmp_path, scheme=scheme, n_per_class=1, duration=1.5)
@@ -201,9 +201,9 @@ def test_every_scheme(scheme, tmp_path):
 
 
 @pytest.mark.parametrize("scheme", sorted(SCHEMES))
-def test_paper_profile_plan(scheme):
+def test_paper_size_plan(scheme):
     sch = get_scheme(scheme)
-    plan = plan_corpus(scheme=scheme, profile="paper")
+    plan = plan_corpus(scheme=scheme, size="paper")
     assert len(plan) == sch.paper_size
     assert (plan["target_duration"] == sch.duration).all()
     counts = plan["label"].value_counts()
@@ -219,8 +219,8 @@ def test_paper_profile_plan(scheme):
     assert 0.05 < short.mean() < 0.15
 
 
-def test_quick_profile_plan():
-    plan = plan_corpus(scheme="emotion", profile="quick")
+def test_quick_size_plan():
+    plan = plan_corpus(scheme="emotion", size="quick")
     assert len(plan) == 160 and (plan["target_duration"] == 15.0).all()
 
 
@@ -284,7 +284,7 @@ def test_renderer_switch_rerenders(tiny, tmp_path):
         {"n_per_class": 1.5},
         {"n_per_class": True},
         {"n_per_class": {"joy": 2}},
-        {"profile": "huge"},
+        {"size": "huge"},
         {"duration": 0.0},
         {"duration": float("nan")},
         {"seed": -1},
@@ -319,14 +319,15 @@ def test_cli_writes_corpus(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(cli, "COMMAND_MODULES", ("mer_core.synth.cli",))
     out = tmp_path / "corpus"
     argv = ["synth", "--scheme", "4q", "--n-per-class", "1", "--seed", "2", "--out", str(out)]
-    rc = cli.main([*argv, "--profile", "tiny", "--duration", "1.5", "--n-jobs", "1", "--quiet"])
+    rc = cli.main([*argv, "--size", "tiny", "--duration", "1.5", "--n-jobs", "1", "--quiet"])
     assert rc == 0
     assert "4 clips" in capsys.readouterr().out
     df = pd.read_csv(out / "manifest.csv")
     assert df["label"].tolist() == ["Q1", "Q2", "Q3", "Q4"] and (df["seed"] == 2).all()
     assert (out / "ground_truth.jsonl").is_file()
-    assert cli.main(["synth", "--scheme", "nope", "--out", str(out), "--quiet"]) == 2
-    assert "unknown scheme" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:  # the same scheme choices as every command
+        cli.main(["synth", "--scheme", "nope", "--out", str(out), "--quiet"])
+    assert exc.value.code == 2 and "invalid choice: 'nope'" in capsys.readouterr().err
 
 
 # ---------------------------------------------------------------- baselines
@@ -351,7 +352,7 @@ def test_baselines_run_on_tiny_corpus(tiny):
 def test_regenerating_a_complete_corpus_touches_no_file(tmp_path):
     """A finished corpus asked for again keeps every file and time stamp (make sees nothing)."""
     out = tmp_path / "c"
-    generate_corpus(out, scheme="4q", n_per_class=1, profile="tiny", duration=2.0, progress=False)
+    generate_corpus(out, scheme="4q", n_per_class=1, size="tiny", duration=2.0, progress=False)
     stamps = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
-    generate_corpus(out, scheme="4q", n_per_class=1, profile="tiny", duration=2.0, progress=False)
+    generate_corpus(out, scheme="4q", n_per_class=1, size="tiny", duration=2.0, progress=False)
     assert {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()} == stamps

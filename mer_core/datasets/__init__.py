@@ -10,7 +10,9 @@
   (EMOPIA names, VGMIDI valence/arousal CSV) rendered to WAV;
 * :mod:`~mer_core.datasets.dispatch`: :func:`load_dataset`, choosing the
   loader from what the source is;
-* :mod:`~mer_core.datasets.summary`: :func:`check_audio`, :func:`summarize`;
+* :mod:`~mer_core.datasets.summary`: :func:`check_audio`, :func:`summarize`,
+  and for the book :func:`~mer_core.datasets.summary.dataset_overview` and
+  :func:`~mer_core.datasets.summary.example_players`;
 * :mod:`~mer_core.datasets.fetch`: :func:`fetch_4q`, the resumable, verified
   download of the 4Q release;
 * :mod:`~mer_core.datasets.cli`: ``mer data info`` and ``mer data fetch``.

@@ -7,7 +7,7 @@ import argparse
 from mer_core.datasets.dispatch import load_dataset
 from mer_core.datasets.fetch import OFFICIAL_URL, digest_file, fetch_4q
 from mer_core.datasets.summary import format_summary, summarize, summary_json
-from mer_core.schemes import SCHEMES
+from mer_core.names import SCHEME_IDS
 
 
 def register(sub) -> None:
@@ -28,7 +28,7 @@ def register(sub) -> None:
         "are read; nothing is modified. Exit status 1 when some files are unreadable.",
     )
     info.add_argument("source", help="dataset folder or CSV manifest (read only)")
-    info.add_argument("--scheme", choices=sorted(SCHEMES), default=None, help="label scheme")
+    info.add_argument("--scheme", choices=SCHEME_IDS, default=None, help="label scheme")
     info.add_argument("--json", action="store_true", help="print JSON instead of text")
     info.set_defaults(func=_info)
 

@@ -21,6 +21,8 @@ that predicts the quadrant**: the 4Q labels were *derived* from these tags
 (the tags found in Warriner's affective norms vote for a quadrant), so using
 them as input leaks the label. They are there for inspection and for
 lyrics/tags analyses that keep this in mind.
+
+:data:`FOURQ_NOTE` tells a reader of the book how to get the release.
 """
 
 from __future__ import annotations
@@ -41,10 +43,29 @@ from mer_core.datasets.manifest import (
 from mer_core.datasets.table import _column, read_table
 from mer_core.errors import MerError
 
-__all__ = ["ANNOTATIONS_FILE", "METADATA_FILE", "is_4q_root", "load_4q"]
+__all__ = ["ANNOTATIONS_FILE", "FOURQ_NOTE", "METADATA_FILE", "is_4q_root", "load_4q"]
 
 ANNOTATIONS_FILE = "panda_dataset_taffc_annotations.csv"
 METADATA_FILE = "panda_dataset_taffc_metadata.csv"
+
+#: How to get the real 4Q data (shown by the notebooks when ``data_4q`` is empty).
+FOURQ_NOTE = """\
+**No real 4Q data was given** (`data_4q` is empty) and no recorded run of it is
+committed yet (`book/recorded/4q-dev/`, made by `make record-4q DATA_4Q=...`), so this
+part shows the generated stand-in corpora only. The real counterpart of the paper's
+"4Q" dataset is the *4Q audio emotion dataset* of Panda, Malheiro & Paiva (IEEE Transactions on
+Affective Computing, 2018): 900 clips of about 30 s, 225 per Russell quadrant,
+released at <http://mir.dei.uc.pt>. To use it:
+
+```bash
+.venv/bin/mer data fetch 4q data/4q       # download, verify, unpack; prints the dataset folder
+make reproduce DATA_4Q=data/4q/MER_audio_taffc_dataset   # evaluate on it, rebuild the book
+```
+
+(or run this notebook with the parameter `data_4q` set to the folder holding
+`Q1` ... `Q4`). The data are for research use only; they are never copied into
+this repository.
+"""
 
 
 def is_4q_root(path) -> bool:

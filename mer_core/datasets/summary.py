@@ -4,12 +4,17 @@
 manifest and *reports* the unreadable ones instead of stopping at the first;
 :func:`summarize` gives counts, durations, sample rates, channels and artists,
 ready for the book (DataFrames) or for JSON (:func:`summary_to_dict`);
-:func:`format_summary` is the text ``mer data info`` prints.
+:func:`format_summary` is the text ``mer data info`` prints;
+:func:`dataset_overview` sets summaries beside the paper's datasets and
+:func:`example_players` embeds the first clip(s) of each class for listening
+(chapter 3).
 """
 
 from __future__ import annotations
 
 import json
+import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -21,6 +26,8 @@ from mer_core.errors import MerError, ParameterError
 __all__ = [
     "audio_table",
     "check_audio",
+    "dataset_overview",
+    "example_players",
     "format_summary",
     "summarize",
     "summary_json",
@@ -256,3 +263,87 @@ def format_summary(summary: dict) -> str:
 def summary_json(summary: dict) -> str:
     """:func:`summary_to_dict` as indented JSON text."""
     return json.dumps(summary_to_dict(summary), indent=2, sort_keys=False)
+
+
+def dataset_overview(summaries: dict) -> pd.DataFrame:
+    """The corpora of :func:`mer_core.datasets.summarize` beside the paper's datasets.
+
+    Parameters
+    ----------
+    summaries : dict
+        Scheme -> :func:`~mer_core.datasets.summarize` result.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Rows: schemes; the paper's clip count and window, and the corpus's
+        clips, hours, median clip length and artists.
+
+    Examples
+    --------
+    >>> per_class = pd.DataFrame({"duration_median": [5.0, 4.0]}, index=["Q1", "Q2"])
+    >>> s = {"n_clips": 12, "total_duration_s": 54.0, "per_class": per_class, "n_artists": 3}
+    >>> dataset_overview({"4q": s}).loc["4Q", ["paper: clips", "here: clips"]].tolist()
+    [1471, 12]
+    """
+    from mer_core.names import SCHEME_TITLES
+    from mer_core.schemes import get_scheme
+
+    rows = {}
+    for scheme, s in summaries.items():
+        sch = get_scheme(scheme)
+        per_class = s["per_class"]
+        rows[SCHEME_TITLES.get(scheme, scheme)] = {
+            "classes": ", ".join(sch.labels),
+            "paper: clips": sch.paper_size,
+            "paper: window (s)": sch.duration,
+            "here: clips": s["n_clips"],
+            "here: hours": round(s["total_duration_s"] / 3600, 2),
+            "here: median length (s)": float(per_class["duration_median"].median()),
+            "here: artists": s["n_artists"] if s["n_artists"] is not None else "–",
+        }
+    df = pd.DataFrame.from_dict(rows, orient="index")
+    df.index.name = "dataset"
+    return df
+
+
+def example_players(manifest: pd.DataFrame, *, seconds: float = 8.0, per_class: int = 1):
+    """An HTML table with an audio player for the first clip(s) of every class.
+
+    Each clip is read (mono, its first ``seconds``) and embedded once, as a
+    16-bit WAV at its own level (not normalised), so an executed notebook
+    plays without the data.
+
+    Returns
+    -------
+    IPython.display.HTML
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, numpy as np, pandas as pd
+    >>> from mer_core.audio import write_wav
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> paths = [write_wav(d / f"{q}.wav", np.zeros(8000, np.float32), sr=8000) for q in "ab"]
+    >>> html = example_players(pd.DataFrame({"path": paths, "label": ["Q1", "Q2"]}), seconds=0.5)
+    >>> html.data.count("<audio"), "<b>Q2</b>" in html.data
+    (2, True)
+    """
+    from IPython.display import HTML, Audio
+
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise ParameterError(f"seconds must be positive, got {seconds!r}")
+    cells = []
+    for label, rows in manifest.groupby("label", sort=False):
+        for _, row in rows.head(per_class).iterrows():
+            sr = int(audio_info(row["path"])["samplerate"])
+            y = load_audio(row["path"], sr=sr, duration=seconds, pad=False)
+            # not normalised: the clips keep their relative loudness (an emotion cue)
+            player = Audio(np.clip(y, -1.0, 1.0), rate=sr, normalize=False)._repr_html_()
+            artist = row.get("artist")
+            who = "" if not isinstance(artist, str) else f" — {artist}"
+            cells.append(
+                f"<tr><td><b>{label}</b></td><td>{Path(row['path']).name}{who}</td>"
+                f"<td>{player}</td></tr>"
+            )
+    head = f"<tr><th>class</th><th>clip</th><th>first {seconds:g} s</th></tr>"
+    return HTML(f"<table>{head}{''.join(cells)}</table>")

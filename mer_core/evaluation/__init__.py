@@ -6,7 +6,13 @@
   the corrected resampled paired t-test and McNemar's test;
 * :mod:`~mer_core.evaluation.protocol`: stratified (artist-grouped when
   artists are known) k-fold cross-validation of several models on the same
-  folds, resumable, recorded with config, seed, versions and data fingerprint.
+  folds, resumable, recorded with config, seed, versions and data fingerprint;
+* :mod:`~mer_core.evaluation.report`: a run's summary, paired tests, per-class
+  scores and its ``results.json`` record;
+* :mod:`~mer_core.evaluation.tables`: the book's tables of a run's record,
+  beside the paper's numbers (:mod:`mer_core.paper`), and its verdicts;
+* :mod:`~mer_core.evaluation.pages`: those tables styled for the book, and a
+  results chapter's section for one run.
 """
 
 from mer_core.evaluation.metrics import classification_metrics

@@ -12,10 +12,7 @@ import numpy as np
 
 from mer_core.errors import ParameterError
 
-__all__ = ["METRICS", "classification_metrics", "expected_calibration_error"]
-
-#: The headline metrics, in table order.
-METRICS = ("accuracy", "precision", "recall", "f1")
+__all__ = ["classification_metrics", "expected_calibration_error"]
 
 
 def classification_metrics(y_true, y_pred, *, labels) -> dict:

@@ -33,13 +33,11 @@ from pathlib import Path
 
 import numpy as np
 
+from mer_core.environment import package_versions
 from mer_core.errors import MerError, ParameterError
-from mer_core.evaluation.metrics import (
-    METRICS,
-    classification_metrics,
-    expected_calibration_error,
-)
+from mer_core.evaluation.metrics import classification_metrics, expected_calibration_error
 from mer_core.io import atomic_write_json, json_digest
+from mer_core.names import METRICS
 
 __all__ = ["CVResult", "make_folds", "run_cv"]
 
@@ -226,17 +224,8 @@ def _data_digest(X, y, groups, labels) -> str:
     return h.hexdigest()
 
 
-def _versions() -> dict:
-    """Versions of the libraries a fold's result depends on (read without importing them)."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    out = {}
-    for dist in ("mer-core", "numpy", "scikit-learn", "torch", "scipy"):
-        try:
-            out[dist] = version(dist)
-        except PackageNotFoundError:
-            out[dist] = None
-    return out
+#: The distributions a fold's result depends on (part of its cache key).
+_FOLD_VERSIONS = ("mer-core", "numpy", "scikit-learn", "torch", "scipy")
 
 
 def _fold_key(name, model, fold, train, test, *, data, seed, data_key) -> str:
@@ -257,7 +246,7 @@ def _fold_key(name, model, fold, train, test, *, data, seed, data_key) -> str:
             "test": json_digest(np.asarray(test).tolist()),
             "data": data,
             "data_key": data_key,
-            "versions": _versions(),
+            "versions": package_versions(_FOLD_VERSIONS),
             "format": 2,
         },
         length=32,

@@ -4,26 +4,27 @@
 and 95 % interval over folds plus the training time; :func:`paired_tests`
 compares a reference model (CNN-SVM) with each other model on the same folds;
 :func:`write_results` stores tidy CSVs and one JSON record with the config,
-seed, package versions and data fingerprint, all written atomically.
+seed, package versions (:func:`mer_core.environment.environment`) and data
+fingerprint, all written atomically. The book's tables made from such a record
+are in :mod:`mer_core.evaluation.tables`.
 """
 
 from __future__ import annotations
 
 import json
-import platform
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from mer_core.evaluation.metrics import METRICS
+from mer_core.environment import environment
 from mer_core.evaluation.protocol import CVResult
 from mer_core.evaluation.stats import corrected_paired_ttest, mcnemar_test, mean_ci
 from mer_core.io import atomic_write_bytes, atomic_write_json
+from mer_core.names import METRICS
 
 __all__ = [
     "confusion_matrix",
-    "environment",
     "paired_tests",
     "per_class_table",
     "summary_table",
@@ -122,34 +123,6 @@ def confusion_matrix(cv: CVResult, model: str) -> pd.DataFrame:
     return pd.DataFrame(
         total, index=pd.Index(labels, name="true"), columns=pd.Index(labels, name="predicted")
     )
-
-
-def environment() -> dict:
-    """Python, platform and the versions of the packages that shape the numbers."""
-    import importlib.metadata as md
-
-    names = [
-        "mer-core",
-        "numpy",
-        "scipy",
-        "scikit-learn",
-        "torch",
-        "librosa",
-        "soundfile",
-        "soxr",
-        "pandas",
-    ]
-    versions = {}
-    for n in names:
-        try:
-            versions[n] = md.version(n)
-        except md.PackageNotFoundError:
-            versions[n] = None
-    return {
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "versions": versions,
-    }
 
 
 def _write_csv(df: pd.DataFrame, path: Path, **kw) -> None:

@@ -25,7 +25,8 @@ on CPU. Fitted models are saved and loaded without pickle by
 Submodules: :mod:`~mer_core.models.networks` (the torch modules and their registry
 :data:`ARCHITECTURES`), :mod:`~mer_core.models.training` (training loop and
 settings), :mod:`~mer_core.models.fusion` (screening, text branch),
-:mod:`~mer_core.models.persistence` (save/load).
+:mod:`~mer_core.models.persistence` (save/load), :mod:`~mer_core.models.describe`
+(the book's tables of the CNN's layers, the training settings and histories).
 """
 
 from mer_core.features.container import ClipFeatures, as_clip_features, subset
@@ -37,6 +38,7 @@ from mer_core.models.svm import SVMClassifier
 
 __all__ = [
     "ARCHITECTURES",
+    "CLASSIFIERS",
     "CNNClassifier",
     "CNNSVMClassifier",
     "ClipFeatures",
@@ -50,3 +52,9 @@ __all__ = [
     "subset",
     "yang_cnn",
 ]
+
+#: The four classifiers by class name: what :func:`save_model` records and
+#: :data:`mer_core.experiments.MODELS` names.
+CLASSIFIERS = {
+    c.__name__: c for c in (CNNSVMClassifier, CNNClassifier, LSTMClassifier, SVMClassifier)
+}

@@ -56,6 +56,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mer_core.environment import package_versions
 from mer_core.errors import MerError
 from mer_core.io import file_digest
 
@@ -72,16 +73,6 @@ _JSON_SCALARS = (str, int, float, bool, type(None))
 _DESCRIPTION_ATTRS = ("feature_config_", "scheme_", "title_")
 
 
-def _model_classes() -> dict:
-    from mer_core.models.cnn_svm import CNNSVMClassifier
-    from mer_core.models.neural import CNNClassifier, LSTMClassifier
-    from mer_core.models.svm import SVMClassifier
-
-    return {
-        c.__name__: c for c in (CNNSVMClassifier, CNNClassifier, LSTMClassifier, SVMClassifier)
-    }
-
-
 def _estimator_classes() -> dict:
     from sklearn.preprocessing import StandardScaler
     from sklearn.svm import SVC, LinearSVC
@@ -91,19 +82,10 @@ def _estimator_classes() -> dict:
     return {c.__name__: c for c in (StandardScaler, LinearSVC, SVC, FixedSelector, TextEncoder)}
 
 
-def _versions() -> dict:
-    import sklearn
-    import torch
-
-    import mer_core
-
-    return {
-        "mer_core": mer_core.__version__,
-        "torch": torch.__version__,
-        "sklearn": sklearn.__version__,
-        "numpy": np.__version__,
-        "python": platform.python_version(),
-    }
+def _saved_version(config: dict, name: str, old_name: str) -> str | None:
+    """A package's version in ``config.json`` (``old_name``: its key before they were unified)."""
+    versions = config.get("versions") or {}
+    return versions.get(name, versions.get(old_name))
 
 
 # ----------------------------------------------------------------------------- encoding
@@ -319,11 +301,12 @@ def save_model(
     from sklearn.utils.validation import check_is_fitted
     from torch import nn
 
+    from mer_core.models import CLASSIFIERS
     from mer_core.models.fusion import FixedSelector
 
     name = type(model).__name__
-    if name not in _model_classes():
-        raise MerError(f"save_model saves {sorted(_model_classes())}, not {name}")
+    if name not in CLASSIFIERS:
+        raise MerError(f"save_model saves {sorted(CLASSIFIERS)}, not {name}")
     try:
         check_is_fitted(model, "classes_")
     except NotFittedError:
@@ -372,7 +355,7 @@ def save_model(
         "format_version": FORMAT_VERSION,
         "class": name,
         "params": _params_json(model, name),
-        "versions": _versions(),
+        "versions": {"python": platform.python_version(), **package_versions()},
         "classes": classes.tolist(),
         "input_shapes": model.input_shapes_,
         "feature_names": list(getattr(model, "feature_names_", [])),
@@ -468,7 +451,7 @@ def load_model(path):
             f"{path}: model format version {config.get('format_version')!r}; this mer_core "
             f"({mer_core.__version__}) reads version {FORMAT_VERSION} only -- refit and save again"
         )
-    saved = str(config.get("versions", {}).get("mer_core", "?"))
+    saved = str(_saved_version(config, "mer-core", "mer_core") or "?")
     if _major(saved) != _major(mer_core.__version__):
         raise MerError(
             f"{path}: saved by mer_core {saved}, incompatible with mer_core "
@@ -515,19 +498,22 @@ def _load(path: Path, config: dict):
         blobs[fname] = blob
     if config["networks"] and "weights.pt" not in config["files"]:
         raise MerError(f"{path}: config.json names networks but no weights.pt")
-    if config["versions"].get("sklearn") != sklearn.__version__:
+    saved_sklearn = _saved_version(config, "scikit-learn", "sklearn")
+    if saved_sklearn != sklearn.__version__:
         warnings.warn(
-            f"{path}: saved with scikit-learn {config['versions'].get('sklearn')}, loading with "
+            f"{path}: saved with scikit-learn {saved_sklearn}, loading with "
             f"{sklearn.__version__}; fitted estimator internals may differ",
             UserWarning,
             stacklevel=3,
         )
 
-    classes = _model_classes()
-    cls = classes.get(config["class"])
+    from mer_core.models import CLASSIFIERS
+
+    cls = CLASSIFIERS.get(config["class"])
     if cls is None:
         raise MerError(
-            f"{path}: unknown model class {config['class']!r}; expected one of {sorted(classes)}"
+            f"{path}: unknown model class {config['class']!r}; "
+            f"expected one of {sorted(CLASSIFIERS)}"
         )
     params = _from_json(config["params"])
     unknown = set(params) - set(cls._get_param_names())

@@ -16,11 +16,13 @@ for any of the three labelling schemes (:mod:`mer_core.schemes`):
 * :mod:`~mer_core.synth.compose`: melody, chords, bass and drums as a score;
 * :mod:`~mer_core.synth.render`: the GM soundfont via ``tinysoundfont``, or a
   pure-numpy additive fallback, then mastering to 16-bit WAV;
-* :mod:`~mer_core.synth.profiles`: ``tiny``, ``quick`` and ``paper`` sizes;
+* :mod:`~mer_core.synth.sizes`: the ``tiny``, ``quick`` and ``paper`` corpus sizes;
 * :mod:`~mer_core.synth.corpus`: :func:`generate_corpus` (parallel, cached,
   resumable) and :func:`synthesize_clip`;
 * :mod:`~mer_core.synth.baseline`: MFCC and harmony baselines that show how
   hard the corpus is;
+* :mod:`~mer_core.synth.examples`: example clips (and their ground truth) for
+  the book's first chapters;
 * :mod:`~mer_core.synth.cli`: ``mer synth``.
 
 Examples
@@ -50,15 +52,15 @@ from mer_core.synth.cues import (
     cue_weights,
     draw_cues,
 )
-from mer_core.synth.profiles import PROFILES, get_profile
 from mer_core.synth.render import RENDERERS, SR, resolve_renderer, tinysoundfont_available
+from mer_core.synth.sizes import CORPUS_SIZES, get_corpus_size
 
 __all__ = [
     "CUE_TABLE",
     "LABEL_NOISE",
     "LATENT_SD",
+    "CORPUS_SIZES",
     "MANIFEST_COLUMNS",
-    "PROFILES",
     "RENDERERS",
     "SR",
     "Clip",
@@ -67,7 +69,7 @@ __all__ = [
     "cue_weights",
     "draw_cues",
     "generate_corpus",
-    "get_profile",
+    "get_corpus_size",
     "load_ground_truth",
     "load_manifest",
     "plan_corpus",

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from mer_core.cli import duration_arg
+from mer_core.cli import DeprecatedAlias, add_scheme_option, duration_arg
 from mer_core.cluster import add_scheduler_argument
-from mer_core.schemes import SCHEMES
-from mer_core.synth.profiles import PROFILES
 from mer_core.synth.render import RENDERERS
+from mer_core.synth.sizes import CORPUS_SIZES
 
 
 def register(sub) -> None:
@@ -20,24 +19,25 @@ def register(sub) -> None:
         "OUT/corpus.json. Clips already in OUT with matching content are kept; an "
         "interrupted run resumes.",
     )
-    p.add_argument(
-        "--scheme",
-        default="emotion",
-        help=f"labelling scheme: {', '.join(SCHEMES)} (default emotion)",
-    )
+    add_scheme_option(p, default="emotion", deprecated=())
     p.add_argument(
         "--n-per-class",
         type=int,
         default=None,
-        help="clips per class (default: the profile's; 50 without a profile)",
+        help="clips per class (default: the corpus size's; 50 without a size)",
     )
     p.add_argument("--seed", type=int, default=0, help="corpus seed (default 0)")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument(
+        "--size",
         "--profile",
-        choices=[name for name in PROFILES if name != "default"],
+        dest="size",
+        choices=[name for name in CORPUS_SIZES if name != "default"],
         default=None,
-        help="tiny (tests), quick (40/class, 15 s) or paper (the paper's sizes and lengths)",
+        action=DeprecatedAlias,
+        new="--size",
+        help="corpus size: tiny (tests), quick (40/class, 15 s) or paper (the paper's sizes "
+        "and lengths); --profile is a deprecated alias",
     )
     p.add_argument(
         "--duration", type=duration_arg, default=None, help="target clip length in seconds"
@@ -64,7 +64,7 @@ def _synth(args) -> int:
         scheme=args.scheme,
         n_per_class=args.n_per_class,
         seed=args.seed,
-        profile=args.profile,
+        size=args.size,
         duration=args.duration,
         n_jobs=args.n_jobs,
         progress=not args.quiet,

@@ -53,9 +53,9 @@ from mer_core.schemes import Scheme, get_scheme
 from mer_core.synth.artists import choose_artist, make_artists
 from mer_core.synth.compose import Score, compose
 from mer_core.synth.cues import LABEL_NOISE, LATENT_SD, _check_va, draw_cues
-from mer_core.synth.profiles import Profile, check_duration, class_counts, get_profile
 from mer_core.synth.render import SR, master, render_score, resolve_renderer, to_pcm16, wav_bytes
 from mer_core.synth.seeds import clip_streams
+from mer_core.synth.sizes import CorpusSize, check_duration, class_counts, get_corpus_size
 from mer_core.validation import check_int
 
 __all__ = [
@@ -128,9 +128,9 @@ def _check_n_jobs(n_jobs) -> int:
     return int(n_jobs)
 
 
-def _resolve(scheme, n_per_class, profile, duration):
+def _resolve(scheme, n_per_class, size, duration):
     sch = scheme if isinstance(scheme, Scheme) else get_scheme(scheme)
-    prof = get_profile(profile)
+    prof = get_corpus_size(size)
     if n_per_class is None:
         n_per_class = prof.n_per_class
     counts = class_counts(sch, n_per_class)
@@ -149,7 +149,9 @@ def _artists(scheme_name: str, seed: int):
     return tuple(make_artists(get_scheme(scheme_name), seed=seed))
 
 
-def _plan(sch: Scheme, label: str, index: int, seed: int, prof: Profile, target: float, streams):
+def _plan(
+    sch: Scheme, label: str, index: int, seed: int, prof: CorpusSize, target: float, streams
+):
     """Label noise, artist and length of one clip (a fixed number of uniform draws)."""
     u = streams["plan"].random(6)
     others = [lab for lab in sch.labels if lab != label]
@@ -255,13 +257,13 @@ def synthesize_clip(
     label=None,
     index: int = 0,
     seed: int = 0,
-    profile=None,
+    size=None,
     duration=None,
     renderer: str = "auto",
 ) -> Clip:
     """Compose and render one clip of a corpus, in memory (for examples and the book).
 
-    With the same ``scheme``, ``label``, ``index``, ``seed``, profile/duration
+    With the same ``scheme``, ``label``, ``index``, ``seed``, size/duration
     and renderer it is sample for sample the file :func:`generate_corpus`
     writes.
 
@@ -274,7 +276,7 @@ def synthesize_clip(
         Index of the clip within its class.
     seed : int
         Corpus seed.
-    profile, duration :
+    size, duration :
         As for :func:`generate_corpus` (they set the clip's target length).
     renderer : {"auto", "tinysoundfont", "additive"}
 
@@ -288,7 +290,7 @@ def synthesize_clip(
     >>> clip.sr, clip.cues["label"], clip.audio.dtype
     (22050, 'sadness', dtype('float32'))
     """
-    sch, prof, _, target = _resolve(scheme, 1, profile, duration)
+    sch, prof, _, target = _resolve(scheme, 1, size, duration)
     label = sch.labels[0] if label is None else label
     sch.index(label)
     index = check_int(index, "index", low=0)
@@ -337,18 +339,18 @@ def synthesize_va(
     return Clip(pcm.astype(np.float32) / 32768.0, SR, cues, score, pcm, name)
 
 
-def plan_corpus(*, scheme="emotion", n_per_class=None, seed: int = 0, profile=None, duration=None):
+def plan_corpus(*, scheme="emotion", n_per_class=None, seed: int = 0, size=None, duration=None):
     """The clips a corpus would hold (label, artist, label noise, length), without audio.
 
     Examples
     --------
-    >>> plan = plan_corpus(scheme="4q", profile="paper")
+    >>> plan = plan_corpus(scheme="4q", size="paper")
     >>> len(plan), plan["label"].value_counts().sort_index().tolist()
     (1471, [368, 368, 368, 367])
     """
     import pandas as pd
 
-    sch, prof, counts, target = _resolve(scheme, n_per_class, profile, duration)
+    sch, prof, counts, target = _resolve(scheme, n_per_class, size, duration)
     seed = _check_seed(seed)
     rows = []
     for label in sch.labels:
@@ -398,7 +400,7 @@ def generate_corpus(
     scheme="emotion",
     n_per_class=None,
     seed: int = 0,
-    profile=None,
+    size=None,
     duration=None,
     n_jobs: int = 1,
     progress: bool = True,
@@ -415,16 +417,16 @@ def generate_corpus(
         Labelling scheme (:mod:`mer_core.schemes`): classes and their
         valence-arousal positions.
     n_per_class : int or dict, optional
-        Clips per class (a dict: per label). Default: the profile's (50
-        without a profile; the paper's dataset size for ``"paper"``).
+        Clips per class (a dict: per label). Default: the corpus size's (50
+        without a size; the paper's dataset size for ``"paper"``).
     seed : int
         Corpus seed; clips depend on ``(seed, scheme, label, index)`` only.
-    profile : {"tiny", "quick", "paper"}, optional
-        Size and clip-length policy (:mod:`mer_core.synth.profiles`).
+    size : {"tiny", "quick", "paper"}, optional
+        Corpus size and clip-length policy (:data:`mer_core.synth.sizes.CORPUS_SIZES`).
     duration : float, optional
-        Target clip length in seconds (default: the profile's, else the
-        scheme's 50/40/40 s). Some clips are shorter or longer (see the
-        profile).
+        Target clip length in seconds (default: the size's, else the
+        scheme's 50/40/40 s). Some clips are shorter or longer (see
+        :mod:`mer_core.synth.sizes`).
     n_jobs : int
         Worker processes (joblib; -1 = all cores). Does not change the output.
     progress : bool
@@ -456,7 +458,7 @@ def generate_corpus(
     import pandas as pd
     from tqdm.auto import tqdm
 
-    sch, prof, counts, target = _resolve(scheme, n_per_class, profile, duration)
+    sch, prof, counts, target = _resolve(scheme, n_per_class, size, duration)
     seed = _check_seed(seed)
     n_jobs = _check_n_jobs(n_jobs)
     name = resolve_renderer(renderer)
@@ -504,7 +506,7 @@ def generate_corpus(
             "synth_version": SYNTH_VERSION,
             "scheme": sch.name,
             "seed": seed,
-            "profile": prof.name,
+            "size": prof.name,
             "target_duration": target,
             "class_counts": counts,
             "n_clips": len(df),

@@ -1,7 +1,7 @@
-"""Corpus profiles: how many clips per class and how long.
+"""Corpus sizes: how many clips per class and how long.
 
 ==========  =====================================  ===============================
-profile     clips per class                        clip length
+size        clips per class                        clip length
 ==========  =====================================  ===============================
 ``tiny``    6                                      5 s (tests)
 ``quick``   40                                     15 s (experiments, the book)
@@ -9,7 +9,10 @@ profile     clips per class                        clip length
             EMA 1654, Emotion 1677, 4Q 1471        40 s (Emotion, 4Q)
 ==========  =====================================  ===============================
 
-Without a profile the corpus has 50 clips per class of the scheme's length.
+Without a size the corpus has 50 clips per class of the scheme's length. (A
+corpus size is one part of a *run profile*, :data:`mer_core.pipeline.RUN_PROFILES`,
+which also picks a training budget; the three share the names ``tiny`` /
+``quick`` / ``paper``.)
 
 Clip lengths vary like real excerpts: a fraction ``short_fraction`` of the
 clips is *shorter* than the target (a uniform fraction ``short_range`` of it,
@@ -17,7 +20,7 @@ so the zero-fill path of the front end is exercised), a fraction
 ``long_fraction`` is *longer* (up to ``long_max`` times, so truncation to the
 first N seconds is exercised too), the rest has exactly the target length.
 The manifest's ``duration`` is each clip's real length, ``target_duration``
-the profile's.
+the size's.
 """
 
 from __future__ import annotations
@@ -28,11 +31,11 @@ from dataclasses import dataclass
 
 from mer_core.errors import ParameterError
 
-__all__ = ["Profile", "PROFILES", "get_profile", "class_counts", "check_duration"]
+__all__ = ["CORPUS_SIZES", "CorpusSize", "check_duration", "class_counts", "get_corpus_size"]
 
 
 @dataclass(frozen=True)
-class Profile:
+class CorpusSize:
     """Size and clip-length policy of a corpus (see the module docstring).
 
     ``n_per_class=None`` means the paper's dataset size; ``duration=None`` the
@@ -48,28 +51,30 @@ class Profile:
     long_max: float = 1.10
 
 
-PROFILES: dict[str, Profile] = {
-    "tiny": Profile("tiny", 6, 5.0, short_fraction=0.25, short_range=(0.8, 0.95), long_max=1.2),
-    "quick": Profile("quick", 40, 15.0, short_fraction=0.1, short_range=(0.67, 0.95)),
-    "paper": Profile("paper", None, None),
-    "default": Profile("default", 50, None),
+CORPUS_SIZES: dict[str, CorpusSize] = {
+    "tiny": CorpusSize("tiny", 6, 5.0, short_fraction=0.25, short_range=(0.8, 0.95), long_max=1.2),
+    "quick": CorpusSize("quick", 40, 15.0, short_fraction=0.1, short_range=(0.67, 0.95)),
+    "paper": CorpusSize("paper", None, None),
+    "default": CorpusSize("default", 50, None),
 }
 
 
-def get_profile(name) -> Profile:
-    """Look up a profile (``None`` -> ``"default"``); a :class:`Profile` passes through.
+def get_corpus_size(name) -> CorpusSize:
+    """Look up a corpus size (``None`` -> ``"default"``); a :class:`CorpusSize` passes through.
 
     Examples
     --------
-    >>> get_profile("quick").duration
+    >>> get_corpus_size("quick").duration
     15.0
     """
-    if isinstance(name, Profile):
+    if isinstance(name, CorpusSize):
         return name
     key = "default" if name is None else str(name).lower()
-    if key not in PROFILES:
-        raise ParameterError(f"unknown profile {name!r}; expected one of {sorted(PROFILES)}")
-    return PROFILES[key]
+    if key not in CORPUS_SIZES:
+        raise ParameterError(
+            f"unknown corpus size {name!r}; expected one of {sorted(CORPUS_SIZES)}"
+        )
+    return CORPUS_SIZES[key]
 
 
 def class_counts(scheme, n_per_class) -> dict:
