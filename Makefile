@@ -4,7 +4,8 @@
 #                      with papermill and build the book (PROFILE=quick by default)
 #   make test          set up, then lint, format-check and run the whole test-suite
 #   make lab           JupyterLab on the notebooks, with the package installed
-#   make bench         the benchmarks (benchmarks/results/*.json)
+#   make bench         the benchmarks (benchmarks/results/*.json; `make bench-paper`: the
+#                      paper profile timed on the cluster path, about two hours)
 #   make setup         create .venv with the pinned dependencies (a no-op when nothing changed)
 #
 # Variables:
@@ -63,7 +64,7 @@ BENCH := benchmarks/results/bench_features.json benchmarks/results/bench_trainin
 # chapter then says how to run them).
 WITH_BENCH ?= 1
 
-.PHONY: setup test lint bench reproduce results book lab clean record-4q FORCE
+.PHONY: setup test lint bench bench-paper reproduce results book lab clean record-4q FORCE
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -222,6 +223,12 @@ benchmarks/results/bench_training.json: | $(STAMP)
 
 benchmarks/results/bench_cluster.json: | $(STAMP)
 	$(BIN)/python benchmarks/bench_cluster.py $(BENCH_CLUSTER_ARGS) --out $@
+
+# The paper profile timed on the cluster path (about two hours on two cores; not part of
+# `make bench`). BENCH_PAPER_ARGS="--workers 4 --build DIR" for a bigger machine.
+BENCH_PAPER_ARGS ?=
+bench-paper: | $(STAMP)
+	$(BIN)/python benchmarks/bench_paper_run.py $(BENCH_PAPER_ARGS)
 
 clean:
 	rm -rf .pytest_cache .ruff_cache build/*/book/_build

@@ -16,11 +16,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from mer_core.names import model_title
+from mer_core.names import SCHEME_TITLES, model_title
 
 __all__ = [
     "CLUSTER_NOT_RUN",
     "NOT_RUN",
+    "PAPER_RUN_NOT_RUN",
     "cli_table",
     "cluster_note",
     "cluster_projection_table",
@@ -28,6 +29,8 @@ __all__ = [
     "features_note",
     "features_table",
     "load_benchmark",
+    "paper_run_note",
+    "paper_run_table",
     "plot_training_scaling",
     "run_note",
     "stages_table",
@@ -42,6 +45,11 @@ NOT_RUN = (
 )
 #: What the chapter says when the cluster benchmark was not run.
 CLUSTER_NOT_RUN = "**Cluster benchmark not run in this build** (`make bench`)."
+#: What the chapter says when the paper profile was not timed.
+PAPER_RUN_NOT_RUN = (
+    "**The paper profile has not been timed in this build** (`make bench-paper`, about two "
+    "hours on two cores)."
+)
 
 
 def load_benchmark(bench_dir, name: str) -> dict | None:
@@ -256,4 +264,55 @@ def cluster_note(record: dict) -> str:
         f"{record['speedup_2_workers_vs_local']:.2f}x. Scheduler overhead per task: "
         f"{record['per_task_overhead_s'] * 1e3:.1f} ms. Same F1 on every run: "
         f"{record['same_f1_everywhere']}. {run_note(record)}"
+    )
+
+
+def paper_run_table(record: dict) -> pd.DataFrame:
+    """The paper profile's data and results steps as measured on the cluster path.
+
+    One row per scheme the run reached (clips, then minutes spent rendering the
+    corpus, extracting features and cross-validating) and, when the run
+    finished every scheme, their total; a step not reached is left empty.
+
+    Examples
+    --------
+    >>> rec = {"complete": False, "schemes": [{"scheme": "4q", "n_clips": 1471,
+    ...        "render_s": 120.0, "extract_s": 60.0, "cv_s": 1800.0, "total_s": 1980.0},
+    ...        {"scheme": "emotion", "n_clips": 1677, "render_s": 150.0}]}
+    >>> paper_run_table(rec)[["clips", "total (min)"]]
+             clips  total (min)
+    scheme
+    4Q        1471         33.0
+    Emotion   1677          NaN
+    """
+    steps = (("render_s", "corpus"), ("extract_s", "features"), ("cv_s", "cross-validation"))
+    rows = []
+    for s in record["schemes"]:
+        row = {"scheme": SCHEME_TITLES.get(s["scheme"], s["scheme"]), "clips": s.get("n_clips")}
+        for key, label in (*steps, ("total_s", "total")):
+            row[f"{label} (min)"] = round(s[key] / 60, 1) if key in s else float("nan")
+        rows.append(row)
+    if record.get("complete"):
+        total = {"scheme": "all", "clips": sum(r["clips"] for r in rows)}
+        for key in rows[0]:
+            if key.endswith("(min)"):
+                total[key] = round(sum(r[key] for r in rows), 1)
+        rows.append(total)
+    return pd.DataFrame(rows).set_index("scheme")
+
+
+def paper_run_note(record: dict) -> str:
+    """One paragraph (Markdown) on the measured paper-profile run: where it ran and
+    whether it finished."""
+    done = [s for s in record["schemes"] if "total_s" in s]
+    status = (
+        f"It finished all {len(done)} schemes in {record['wall_s'] / 60:.0f} minutes."
+        if record.get("complete")
+        else f"The run was stopped after {record['wall_s'] / 60:.0f} minutes with "
+        f"{len(done)} of 3 schemes finished; the missing ones are projected above, "
+        "not measured."
+    )
+    return (
+        f"`PROFILE=paper` through a Dask cluster of {record['workers']} single-threaded "
+        f"workers on this machine. {status} {run_note(record)}"
     )
