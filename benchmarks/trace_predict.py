@@ -59,7 +59,7 @@ def _build(workdir: Path, model: str) -> tuple[Path, Path]:
 
     corpus, run = workdir / "corpus", workdir / f"run_{model}"
     if not (corpus / "manifest.csv").is_file():
-        args = ["synth", "--profile", "tiny", "--scheme", "emotion", "--quiet"]
+        args = ["synth", "--size", "tiny", "--scheme", "emotion", "--quiet"]
         assert main([*args, "--out", str(corpus)]) == 0
     if not (run / "model" / "config.json").is_file():
         args = ["train", "--scheme", "emotion", "--data", str(corpus), "--duration", "5"]
