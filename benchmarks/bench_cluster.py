@@ -91,30 +91,38 @@ class LoopbackCluster:
             fh.close()
 
 
-def child(build: str, profile: str, scheme: str, name: str, scheduler: str, n_jobs: int):
-    """One results step from an empty cache: extraction, then cross-validation."""
+def extract_all(manifest, window: float, *, scheduler: str, n_jobs: int = 1, progress=False):
+    """Features of every clip for each feature configuration the paper's models and
+    ablations use (what a results step extracts)."""
     import dataclasses
 
-    from mer_core.cluster import map_tasks
-    from mer_core.datasets import load_dataset
     from mer_core.experiments import ABLATIONS, MODELS
     from mer_core.extract import FeatureConfig, extract_features
     from mer_core.names import PAPER_MODELS
-    from mer_core.pipeline import RUN_PROFILES, dataset_dir, ensure_results, results_dir
 
-    prof = RUN_PROFILES[profile]
-    manifest = load_dataset(dataset_dir(build, scheme), scheme=scheme)
-    base = FeatureConfig(duration=prof.window)
+    base = FeatureConfig(duration=window)
     configs = {tuple(sorted(MODELS[m].features.items())) for m in PAPER_MODELS + ABLATIONS}
-    t0 = time.perf_counter()
     for overrides in sorted(configs):
         extract_features(
             manifest["path"].tolist(),
             config=dataclasses.replace(base, **dict(overrides)),
             n_jobs=n_jobs,
-            progress=False,
+            progress=progress,
             scheduler=scheduler,
         )
+    return len(configs)
+
+
+def child(build: str, profile: str, scheme: str, name: str, scheduler: str, n_jobs: int):
+    """One results step from an empty cache: extraction, then cross-validation."""
+    from mer_core.cluster import map_tasks
+    from mer_core.datasets import load_dataset
+    from mer_core.pipeline import RUN_PROFILES, dataset_dir, ensure_results, results_dir
+
+    prof = RUN_PROFILES[profile]
+    manifest = load_dataset(dataset_dir(build, scheme), scheme=scheme)
+    t0 = time.perf_counter()
+    n_configs = extract_all(manifest, prof.window, scheduler=scheduler, n_jobs=n_jobs)
     extract_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     rec = ensure_results(
@@ -143,7 +151,7 @@ def child(build: str, profile: str, scheme: str, name: str, scheduler: str, n_jo
         {
             "n_clips": int(len(manifest)),
             "audio_seconds": float(manifest["duration"].astype(float).sum()),
-            "n_feature_configs": len(configs),
+            "n_feature_configs": n_configs,
             "extract_s": extract_s,
             "cv_s": cv_s,
             "folds": folds,

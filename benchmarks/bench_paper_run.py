@@ -19,7 +19,6 @@ the book are not part of it (they take seconds). A measurement, not a test.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import sys
@@ -27,7 +26,7 @@ import time
 from pathlib import Path
 
 from _harness import machine
-from bench_cluster import LoopbackCluster
+from bench_cluster import LoopbackCluster, extract_all
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -49,9 +48,6 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
 
     from mer_core.datasets import load_dataset
-    from mer_core.experiments import ABLATIONS, MODELS
-    from mer_core.extract import FeatureConfig, extract_features
-    from mer_core.names import PAPER_MODELS
     from mer_core.pipeline import RUN_PROFILES, dataset_dir, ensure_dataset, ensure_results
 
     build, out = Path(args.build), Path(args.out)
@@ -82,17 +78,8 @@ def main(argv=None) -> None:
             row["audio_seconds"] = float(manifest["duration"].astype(float).sum())
             _write(out, record)
             print(f"{scheme}: features", flush=True)
-            base = FeatureConfig(duration=prof.window)
-            models = PAPER_MODELS + ABLATIONS
-            configs = {tuple(sorted(MODELS[m].features.items())) for m in models}
             t0 = time.perf_counter()
-            for overrides in sorted(configs):
-                extract_features(
-                    manifest["path"].tolist(),
-                    config=dataclasses.replace(base, **dict(overrides)),
-                    progress=True,
-                    scheduler=cluster.address,
-                )
+            extract_all(manifest, prof.window, scheduler=cluster.address, progress=True)
             row["extract_s"] = time.perf_counter() - t0
             _write(out, record)
             print(f"{scheme}: cross-validation", flush=True)
