@@ -108,6 +108,19 @@ def _mean_spectrum_db(y: np.ndarray, n_fft: int) -> np.ndarray:
     return 10.0 * np.log10(np.maximum(S.mean(axis=-1), 1e-12))
 
 
+def _plot_spectra(ax, y, y_pre, *, sr: float, n_fft: int, coef: float):
+    """Long-term average spectra of a signal and its pre-emphasised copy (log frequency,
+    from 20 Hz); returns the frequencies and the mask of those shown."""
+    freqs = np.linspace(0.0, sr / 2.0, 1 + n_fft // 2)
+    keep = freqs >= 20.0
+    for sig, color, label in (
+        (y, PALETTE[0], "original"),
+        (y_pre, PALETTE[1], f"pre-emphasised, mu = {coef:g}"),
+    ):
+        ax.semilogx(freqs[keep], _mean_spectrum_db(sig, n_fft)[keep], color=color, label=label)
+    return freqs, keep
+
+
 def plot_preemphasis(
     y,
     *,
@@ -184,17 +197,7 @@ def plot_preemphasis(
     )
     ax_zoom.legend(loc="upper right", fontsize="small")
 
-    freqs = np.linspace(0.0, sr / 2.0, 1 + n_fft // 2)
-    keep = freqs >= 20.0
-    ax_spec.semilogx(
-        freqs[keep], _mean_spectrum_db(y, n_fft)[keep], color=PALETTE[0], label="original"
-    )
-    ax_spec.semilogx(
-        freqs[keep],
-        _mean_spectrum_db(y_pre, n_fft)[keep],
-        color=PALETTE[1],
-        label=f"pre-emphasised (mu = {coef:g})",
-    )
+    freqs, keep = _plot_spectra(ax_spec, y, y_pre, sr=sr, n_fft=n_fft, coef=coef)
     w = 2 * np.pi * freqs[keep] / sr
     gain = 10 * np.log10(np.maximum(1 - 2 * coef * np.cos(w) + coef**2, 1e-12))
     ax_gain = ax_spec.twinx()
@@ -364,17 +367,7 @@ def plot_front_end(
     C = mfcc(S=S, sr=sr, n_mfcc=n_mfcc, n_mels=n_mels)
     fig = _figure(10, 8)
     ax_s, ax_l, ax_c = fig.subplots(3, 1, height_ratios=[2, 2, 1.6])
-    freqs = np.linspace(0.0, sr / 2.0, 1 + n_fft // 2)
-    keep = freqs >= 20.0
-    ax_s.semilogx(
-        freqs[keep], _mean_spectrum_db(y, n_fft)[keep], color=PALETTE[0], label="original"
-    )
-    ax_s.semilogx(
-        freqs[keep],
-        _mean_spectrum_db(y_pre, n_fft)[keep],
-        color=PALETTE[1],
-        label=f"pre-emphasised, mu = {coef:g}",
-    )
+    _plot_spectra(ax_s, y, y_pre, sr=sr, n_fft=n_fft, coef=coef)
     ax_s.set(
         xlabel="frequency (Hz)",
         ylabel="mean power (dB)",

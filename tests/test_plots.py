@@ -125,7 +125,7 @@ def test_preemphasis(no_io):
     assert spec.get_xscale() == "log"
     assert "0.5" in fig.get_suptitle()
     labels = [t.get_text() for t in spec.get_legend().get_texts()]
-    assert labels == ["original", "pre-emphasised (mu = 0.5)", "filter gain"]
+    assert labels == ["original", "pre-emphasised, mu = 0.5", "filter gain"]
 
 
 def test_preemphasis_excerpt_and_bad_signal(no_io):
