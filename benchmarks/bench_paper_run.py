@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -46,6 +47,10 @@ def main(argv=None) -> None:
     parser.add_argument("--build", default=str(REPO / "build" / "paper-run"))
     parser.add_argument("--out", default=str(HERE / "results" / "bench_paper_run.json"))
     args = parser.parse_args(argv)
+    # stopped with SIGTERM, or SIGINT even when started in the background (which
+    # ignores SIGINT), the run still writes what it measured and stops its cluster
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
     from mer_core.datasets import load_dataset
     from mer_core.pipeline import RUN_PROFILES, dataset_dir, ensure_dataset, ensure_results

@@ -303,15 +303,27 @@ def paper_run_table(record: dict) -> pd.DataFrame:
 
 def paper_run_note(record: dict) -> str:
     """One paragraph (Markdown) on the measured paper-profile run: where it ran and
-    whether it finished."""
+    whether it finished.
+
+    Examples
+    --------
+    >>> rec = {"workers": 2, "complete": False, "machine": {"cpus": 2}, "schemes": [
+    ...     {"scheme": "4q", "total_s": 1980.0}, {"scheme": "emotion", "render_s": 9.0}]}
+    >>> note = paper_run_note(rec)
+    >>> "stopped with 1 of 3 schemes finished (4Q, 33 minutes)" in note
+    True
+    """
     done = [s for s in record["schemes"] if "total_s" in s]
-    status = (
-        f"It finished all {len(done)} schemes in {record['wall_s'] / 60:.0f} minutes."
-        if record.get("complete")
-        else f"The run was stopped after {record['wall_s'] / 60:.0f} minutes with "
-        f"{len(done)} of 3 schemes finished; the missing ones are projected above, "
-        "not measured."
-    )
+    minutes = sum(s["total_s"] for s in done) / 60
+    names = ", ".join(SCHEME_TITLES.get(s["scheme"], s["scheme"]) for s in done)
+    if record.get("complete"):
+        status = f"It finished all {len(done)} schemes ({names}) in {minutes:.0f} minutes."
+    else:
+        status = (
+            f"The run was stopped with {len(done)} of {len(SCHEME_TITLES)} schemes finished "
+            f"({names}, {minutes:.0f} minutes); the others are not measured here (see the "
+            "projection above)."
+        )
     return (
         f"`PROFILE=paper` through a Dask cluster of {record['workers']} single-threaded "
         f"workers on this machine. {status} {run_note(record)}"
