@@ -1,7 +1,8 @@
 """Benchmark of the Dask cluster path: a profile's results step (feature extraction and
 cross-validation of the paper's models and ablations, one scheme) on 1 and 2
 single-threaded workers and locally, the per-task overhead of the scheduler, and a
-projection for N workers and for the paper profile from the measured task costs.
+projection for N workers from the measured task costs (the paper profile's own
+run and projection: ``bench_paper_run.py``).
 
 Each variant starts from an empty feature cache and an empty run folder, so it
 does the whole step; the corpus is generated once beforehand (not timed). The
@@ -34,13 +35,11 @@ from pathlib import Path
 from _harness import child_result, machine, run_child
 
 from mer_core.names import SCHEME_IDS
-from mer_core.schemes import get_scheme
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 DASK = Path(sys.executable).with_name("dask")
 # Clips and clip lengths of the paper-size corpora (the paper's datasets).
-PAPER_CORPUS = {s: (get_scheme(s).paper_size, get_scheme(s).duration) for s in SCHEME_IDS}
 
 
 def _free_port() -> int:
@@ -184,54 +183,8 @@ def projection(run: dict, overhead: float, workers=(1, 2, 4, 8, 16, 32)) -> list
     return rows
 
 
-def paper_projection(scheme: str, overhead: float, features: dict, training: dict) -> dict:
-    """The paper profile's results step (one scheme) on N single-threaded workers,
-    from the recorded single-job task costs of the quiet-machine benchmarks.
-
-    Extraction: the corpus's seconds of audio over ``bench_features``'s one-job
-    speed (x realtime), twice (with and without pre-emphasis). Fits: each
-    model's fit + predict time on the real 4Q clips at the paper budget
-    (``bench_training``), extrapolated linearly in clips to a training fold
-    (4/5 of the corpus). Per fold: the CNN, SVM and LSTM, CNN-SVM and three
-    ablations on the CNN's cached network (each costs CNN-SVM minus CNN), and
-    the pre-emphasis ablation with its own network. A projection, not a
-    measurement.
-    """
-    import numpy as np
-
-    n_paper, window = PAPER_CORPUS[scheme]
-    one_job = next(v for v in features["variants"] if v["n_jobs"] == 1 and "mer" in v["label"])
-    extract = 2 * n_paper * window / one_job["x_realtime"]
-    n_train = n_paper * 4 / 5
-
-    def cost(model: str) -> float:
-        rows = [r for r in training["rows"] if r["model"] == model and "real" in r["dataset"]]
-        x = np.array([r["n_clips"] for r in rows], dtype=float)
-        t = np.array([r["fit_s"] + r["predict_s"] for r in rows])
-        slope, intercept = np.polyfit(x, t, 1)
-        return float(intercept + slope * n_train)
-
-    head = max(cost("cnn_svm") - cost("cnn"), 0.0)
-    per_fold = [cost("cnn"), cost("svm"), cost("lstm"), head, head, head, head, cost("cnn_svm")]
-    fits = per_fold * 5
-    rows = []
-    for n in (1, 2, 4, 8, 16, 32):
-        t = extract / n + max(sum(fits) / n, max(fits)) + overhead * len(fits) / n
-        rows.append({"workers": n, "projected_s": t})
-    return {
-        "scheme": scheme,
-        "n_clips": n_paper,
-        "clip_seconds": window,
-        "extract_s_one_worker": extract,
-        "fit_s_per_fold": per_fold,
-        "rows": rows,
-    }
-
-
 def summarise(runs: list[dict], profile: str, scheme: str, info: dict) -> dict:
     """The record: runs, speed-ups, overhead and projections."""
-    features = json.loads((HERE / "results" / "bench_features.json").read_text())
-    training = json.loads((HERE / "results" / "bench_training.json").read_text())
     by = {r["workers"]: r for r in runs}
     overhead = by[2]["per_task_overhead_s"]
     return {
@@ -244,9 +197,6 @@ def summarise(runs: list[dict], profile: str, scheme: str, info: dict) -> dict:
         "same_f1_everywhere": all(r["f1"] == runs[0]["f1"] for r in runs),
         "per_task_overhead_s": overhead,
         "projection": projection(by[1], overhead),
-        "paper_projection": [
-            paper_projection(s, overhead, features, training) for s in SCHEME_IDS
-        ],
     }
 
 

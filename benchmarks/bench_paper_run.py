@@ -40,13 +40,46 @@ def _write(out: Path, record: dict) -> None:
     tmp.replace(out)
 
 
+def fold_costs(build: Path, scheme: str) -> list[dict]:
+    """Seconds each (model, fold) task took on its worker (fit and predict), from the
+    run's fold records."""
+    from mer_core.pipeline import results_dir
+
+    costs = []
+    for path in sorted((results_dir(build, scheme) / "folds").glob("*/fold*.json")):
+        r = json.loads(path.read_text())
+        costs.append(
+            {
+                "model": r["model"],
+                "fold": r["fold"],
+                "seconds": r["fit_seconds"] + r["predict_seconds"],
+                "network_cached": r["network_cached"],
+            }
+        )
+    return costs
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--schemes", nargs="+", default=["4q", "emotion", "ema"])
     parser.add_argument("--build", default=str(REPO / "build" / "paper-run"))
     parser.add_argument("--out", default=str(HERE / "results" / "bench_paper_run.json"))
+    parser.add_argument(
+        "--add-folds",
+        action="store_true",
+        help="only add the per-task seconds of the finished schemes (from --build's fold "
+        "records) to the record in --out, running nothing",
+    )
     args = parser.parse_args(argv)
+    build, out = Path(args.build), Path(args.out)
+    if args.add_folds:
+        record = json.loads(out.read_text())
+        for row in record["schemes"]:
+            if "cv_s" in row:
+                row["folds"] = fold_costs(build, row["scheme"])
+        _write(out, record)
+        return
     # stopped with SIGTERM, or SIGINT even when started in the background (which
     # ignores SIGINT), the run still writes what it measured and stops its cluster
     signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -55,7 +88,6 @@ def main(argv=None) -> None:
     from mer_core.datasets import load_dataset
     from mer_core.pipeline import RUN_PROFILES, dataset_dir, ensure_dataset, ensure_results
 
-    build, out = Path(args.build), Path(args.out)
     prof = RUN_PROFILES["paper"]
     os.environ.setdefault("MER_CACHE_DIR", str(build / "cache"))
     record = {
@@ -96,6 +128,7 @@ def main(argv=None) -> None:
             row["n_splits"] = rec["n_splits"]
             row["models"] = list(rec["models"])
             row["execution"] = rec.get("execution")
+            row["folds"] = fold_costs(build, scheme)
             row["f1"] = {r["model"]: r["f1"] for r in rec["summary"]}
             row["load_after"] = os.getloadavg()[0]
             row["total_s"] = row["render_s"] + row["extract_s"] + row["cv_s"]
