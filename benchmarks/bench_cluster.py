@@ -112,11 +112,30 @@ def extract_all(manifest, window: float, *, scheduler: str, n_jobs: int = 1, pro
     return len(configs)
 
 
+def fold_costs(build, name: str) -> list[dict]:
+    """Seconds each (model, fold) task took on its worker (fit and predict), from the
+    run's fold records."""
+    from mer_core.pipeline import results_dir
+
+    costs = []
+    for path in sorted((results_dir(build, name) / "folds").glob("*/fold*.json")):
+        r = json.loads(path.read_text())
+        costs.append(
+            {
+                "model": r["model"],
+                "fold": r["fold"],
+                "seconds": r["fit_seconds"] + r["predict_seconds"],
+                "network_cached": r["network_cached"],
+            }
+        )
+    return costs
+
+
 def child(build: str, profile: str, scheme: str, name: str, scheduler: str, n_jobs: int):
     """One results step from an empty cache: extraction, then cross-validation."""
     from mer_core.cluster import map_tasks
     from mer_core.datasets import load_dataset
-    from mer_core.pipeline import RUN_PROFILES, dataset_dir, ensure_results, results_dir
+    from mer_core.pipeline import RUN_PROFILES, dataset_dir, ensure_results
 
     prof = RUN_PROFILES[profile]
     manifest = load_dataset(dataset_dir(build, scheme), scheme=scheme)
@@ -129,17 +148,7 @@ def child(build: str, profile: str, scheme: str, name: str, scheduler: str, n_jo
         scheduler=scheduler,
     )  # fmt: skip
     cv_s = time.perf_counter() - t0
-    folds = []
-    for path in sorted((results_dir(build, name) / "folds").glob("*/fold*.json")):
-        r = json.loads(path.read_text())
-        folds.append(
-            {
-                "model": r["model"],
-                "fold": r["fold"],
-                "seconds": r["fit_seconds"] + r["predict_seconds"],
-                "network_cached": r["network_cached"],
-            }
-        )
+    folds = fold_costs(build, name)
     overhead = None
     if scheduler != "local":
         n = 400

@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 from _harness import machine
-from bench_cluster import LoopbackCluster, extract_all
+from bench_cluster import LoopbackCluster, extract_all, fold_costs
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -38,25 +38,6 @@ def _write(out: Path, record: dict) -> None:
     tmp = out.with_suffix(".tmp")
     tmp.write_text(json.dumps(record, indent=2) + "\n")
     tmp.replace(out)
-
-
-def fold_costs(build: Path, scheme: str) -> list[dict]:
-    """Seconds each (model, fold) task took on its worker (fit and predict), from the
-    run's fold records."""
-    from mer_core.pipeline import results_dir
-
-    costs = []
-    for path in sorted((results_dir(build, scheme) / "folds").glob("*/fold*.json")):
-        r = json.loads(path.read_text())
-        costs.append(
-            {
-                "model": r["model"],
-                "fold": r["fold"],
-                "seconds": r["fit_seconds"] + r["predict_seconds"],
-                "network_cached": r["network_cached"],
-            }
-        )
-    return costs
 
 
 def main(argv=None) -> None:
