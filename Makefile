@@ -5,7 +5,7 @@
 #   make test          set up, then lint, format-check and run the whole test-suite
 #   make lab           JupyterLab on the notebooks, with the package installed
 #   make bench         the benchmarks (benchmarks/results/*.json; `make bench-paper`: the
-#                      paper profile timed on the cluster path, about two hours)
+#                      paper profile timed on the cluster path, about 2.5 hours)
 #   make setup         create .venv with the pinned dependencies (a no-op when nothing changed)
 #
 # Variables:
@@ -224,8 +224,9 @@ benchmarks/results/bench_training.json: | $(STAMP)
 benchmarks/results/bench_cluster.json: | $(STAMP)
 	$(BIN)/python benchmarks/bench_cluster.py $(BENCH_CLUSTER_ARGS) --out $@
 
-# The paper profile timed on the cluster path (about two hours on two cores; not part of
-# `make bench`). BENCH_PAPER_ARGS="--workers 4 --build DIR" for a bigger machine.
+# The paper profile timed on the cluster path (150 min measured on two cores; not part of
+# `make bench`). BENCH_PAPER_ARGS="--workers 4 --build DIR" for a bigger machine;
+# "--append" keeps the schemes a stopped run finished and runs only the others.
 BENCH_PAPER_ARGS ?=
 bench-paper: | $(STAMP)
 	$(BIN)/python benchmarks/bench_paper_run.py $(BENCH_PAPER_ARGS)

@@ -12,7 +12,10 @@ Usage::
 The record (benchmarks/results/bench_paper_run.json) is rewritten after every
 phase, so a run stopped part-way keeps what it measured, marked incomplete; run
 again with the same ``--build`` and finished corpora, features and folds are
-reused (their phases then measure only the check, and say so). The notebooks and
+reused (their phases then measure only the check, and say so). ``--append`` keeps
+the schemes the record in ``--out`` already finished and runs only the others,
+adding their rows (each row says when it started and on what machine load), so
+the three schemes can be measured in separate sittings. The notebooks and
 the book are not part of it (they take seconds). A measurement, not a test.
 """
 
@@ -52,6 +55,11 @@ def main(argv=None) -> None:
         help="only add the per-task seconds of the finished schemes (from --build's fold "
         "records) to the record in --out, running nothing",
     )
+    parser.add_argument(
+        "--append",
+        action="store_true",
+        help="keep the schemes the record in --out finished; run only the others",
+    )
     args = parser.parse_args(argv)
     build, out = Path(args.build), Path(args.out)
     if args.add_folds:
@@ -79,11 +87,25 @@ def main(argv=None) -> None:
         "schemes": [],
         "complete": False,
     }
+    if args.append and out.is_file():
+        previous = json.loads(out.read_text())
+        if previous["workers"] != args.workers:
+            sys.exit(f"{out}: measured on {previous['workers']} workers, not {args.workers}")
+        record["schemes"] = [s for s in previous["schemes"] if "total_s" in s]
+        record["sittings"] = previous.get("sittings", [previous["machine"]]) + [record["machine"]]
+        record["machine"] = previous["machine"]
+    finished = {s["scheme"] for s in record["schemes"]}
     t_start = time.perf_counter()
     cluster = LoopbackCluster(args.workers, build / "logs")
     try:
         for scheme in args.schemes:
-            row = {"scheme": scheme, "load_before": os.getloadavg()[0]}
+            if scheme in finished:
+                continue
+            row = {
+                "scheme": scheme,
+                "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                "load_before": os.getloadavg()[0],
+            }
             record["schemes"].append(row)
             print(f"{scheme}: rendering the corpus", flush=True)
             t0 = time.perf_counter()
@@ -117,7 +139,9 @@ def main(argv=None) -> None:
             print(f"{scheme}: {row['total_s']:.0f} s", flush=True)
         record["complete"] = True
     finally:
-        record["wall_s"] = time.perf_counter() - t_start
+        # the sum of the finished schemes' steps: with --append they ran in sittings
+        record["wall_s"] = sum(s.get("total_s", 0.0) for s in record["schemes"])
+        record["last_sitting_s"] = time.perf_counter() - t_start
         _write(out, record)
         cluster.close()
     print(f"paper profile on {args.workers} workers: {record['wall_s']:.0f} s -> {out}")

@@ -48,7 +48,7 @@ NOT_RUN = (
 CLUSTER_NOT_RUN = "**Cluster benchmark not run in this build** (`make bench`)."
 #: What the chapter says when the paper profile was not timed.
 PAPER_RUN_NOT_RUN = (
-    "**The paper profile has not been timed in this build** (`make bench-paper`, about two "
+    "**The paper profile has not been timed in this build** (`make bench-paper`, about 2.5 "
     "hours on two cores)."
 )
 
@@ -319,6 +319,24 @@ def paper_run_note(record: dict) -> str:
         status = (
             f"The run was stopped with {len(done)} of {len(SCHEME_TITLES)} schemes finished "
             f"({names}, {minutes:.0f} minutes); the others were not run."
+        )
+    sittings = record.get("sittings") or []
+    if len(sittings) > 1:
+        starts = ", ".join(str(m.get("time", "?"))[11:16] for m in sittings)
+        status += (
+            f" It ran in {len(sittings)} sittings (started {starts} UTC; `--append` adds the "
+            "schemes a stopped run had not finished)."
+        )
+    loads = [
+        f"{SCHEME_TITLES.get(s['scheme'], s['scheme'])} "
+        f"{s['load_before']:.1f}-{s['load_after']:.1f}"
+        for s in done
+        if "load_before" in s and "load_after" in s
+    ]
+    if loads:
+        status += (
+            " Load average before and after each scheme (2 means the workers alone; more means "
+            f"other work shared the CPUs, so these times are upper bounds): {', '.join(loads)}."
         )
     return (
         f"`PROFILE=paper` through a Dask cluster of {record['workers']} single-threaded "
