@@ -7,6 +7,8 @@ name                       model                                               f
 ``svm``                    RBF SVM on screened MFCC statistics + low-level     MFCC, low-level
 ``lstm``                   bidirectional LSTM on MFCC frames                   MFCC
 ``cnn_svm``                the paper's CNN-SVM (eq. 6)                         all
+``cnn_svm_no_musical``     CNN-SVM without the musical descriptors             ablation
+``svm_no_musical``         SVM without the musical descriptors                 ablation
 ``cnn_svm_no_chords``      CNN-SVM without the chord vector                    ablation
 ``cnn_svm_no_lowlevel``    CNN-SVM without the low-level features              ablation
 ``cnn_svm_no_preemphasis`` CNN-SVM on features extracted without pre-emphasis  ablation
@@ -73,8 +75,14 @@ _NET = {"band_pool": 2, "time_pool": 8, "crop_frames": 432, "real_crops": True}
 _CNN = {**_NET, "epochs": 40}
 _LSTM: dict = {}  # crops inside the real audio did not help the LSTM (lstm_real_crops)
 #: Hand-made features of the recipe: the low-level vector, the log-Mel texture
-#: statistics and the chord vector's summary, all kept (no screening).
-_HAND = {"use_texture": True, "chord_columns": "summary", "screening": None}
+#: statistics, the chord vector's summary and the musical descriptors, all kept
+#: (no screening).
+_HAND = {
+    "use_texture": True,
+    "use_musical": True,
+    "chord_columns": "summary",
+    "screening": None,
+}
 #: The linear SVM's C (CNN-SVM) and the RBF SVM's C, chosen on inner folds.
 _LINEAR_C = (0.001, 0.003, 0.01)
 _RBF_C = (0.5, 1.0, 2.0, 4.0, 8.0)
@@ -131,6 +139,16 @@ MODELS: dict[str, ModelSpec] = {
         "CNNSVMClassifier",
         {**_CNN_SVM, "use_chords": False},
     ),
+    "cnn_svm_no_musical": ModelSpec(
+        "cnn_svm_no_musical",
+        "CNNSVMClassifier",
+        {**_CNN_SVM, "use_musical": False},
+    ),
+    "svm_no_musical": ModelSpec(
+        "svm_no_musical",
+        "SVMClassifier",
+        {**_HAND, "use_musical": False, "use_mfcc_stats": False, "use_chords": True, "C": _RBF_C},
+    ),
     "cnn_svm_no_lowlevel": ModelSpec(
         "cnn_svm_no_lowlevel",
         "CNNSVMClassifier",
@@ -153,6 +171,8 @@ MODELS: dict[str, ModelSpec] = {
 PAPER_RECIPE = ("cnn_paper", "svm_paper", "lstm_paper", "cnn_svm_paper")
 #: The ablations of CNN-SVM.
 ABLATIONS = (
+    "cnn_svm_no_musical",
+    "svm_no_musical",
     "cnn_svm_no_chords",
     "cnn_svm_no_texture",
     "cnn_svm_no_lowlevel",

@@ -68,14 +68,19 @@ __all__ = [
     "signal_features",
 ]
 
-GROUPS = ("spectral", "lowlevel", "chords")
+GROUPS = ("spectral", "lowlevel", "chords", "musical")
 #: The :class:`~mer_core.features.container.ClipFeatures` fields each group fills.
-GROUP_FIELDS = {"spectral": ("log_mel", "mfcc"), "lowlevel": ("lowlevel",), "chords": ("chords",)}
+GROUP_FIELDS = {
+    "spectral": ("log_mel", "mfcc"),
+    "lowlevel": ("lowlevel",),
+    "chords": ("chords",),
+    "musical": ("musical",),
+}
 #: Files up to this size are read once (hashed and decoded from memory).
 READ_ONCE_MAX_BYTES = 256 * 2**20
 
 # Bump a group's version when its code changes what it computes.
-GROUP_VERSIONS = {"spectral": 1, "lowlevel": 1, "chords": 3}
+GROUP_VERSIONS = {"spectral": 1, "lowlevel": 1, "chords": 3, "musical": 1}
 
 
 @dataclass(frozen=True)
@@ -128,6 +133,8 @@ class FeatureConfig:
             keys = ("sr", "duration", "preemphasis", "n_fft", "hop_length", "n_mels", "n_mfcc")
         elif group == "chords":
             keys = ("sr", "duration", "preemphasis", "n_fft", "hop_length")
+        elif group == "musical":  # of the plain signal: pre-emphasis does not matter
+            keys = ("sr", "duration", "n_fft", "hop_length", "n_mels")
         else:
             raise ParameterError(f"unknown feature group {group!r}; expected one of {GROUPS}")
         return {"group": group, "version": GROUP_VERSIONS[group], **{k: p[k] for k in keys}}
@@ -246,11 +253,27 @@ def signal_features(y, *, config: FeatureConfig = FeatureConfig(), n_valid=None,
             preemphasis=cfg.preemphasis,
         )
         out["chords"] = {"vector": np.asarray(vec, dtype=np.float32)}
+    if "musical" in groups:
+        from mer_core.features.musical import musical_features
+
+        # the plain signal's spectrogram: shared only when there is no pre-emphasis
+        plain = cfg.preemphasis == 0
+        vec = musical_features(
+            y[..., :n_stft],
+            sr=cfg.sr,
+            S=S if plain else None,
+            log_mel=L if plain else None,
+            n_fft=cfg.n_fft,
+            hop_length=cfg.hop_length,
+            n_mels=cfg.n_mels,
+            n_valid=min(n_valid, n_stft),
+        )
+        out["musical"] = {"vector": np.asarray(vec, dtype=np.float32)}
     return out
 
 
 def feature_names(group: str, *, config: FeatureConfig = FeatureConfig()) -> list[str]:
-    """Names of the vector elements of ``lowlevel`` or ``chords``."""
+    """Names of the vector elements of ``lowlevel``, ``chords`` or ``musical``."""
     if group == "lowlevel":
         from mer_core.features.lowlevel import lowlevel_names
 
@@ -259,8 +282,12 @@ def feature_names(group: str, *, config: FeatureConfig = FeatureConfig()) -> lis
         from mer_core.chords import chord_vector_names
 
         return list(chord_vector_names())
+    if group == "musical":
+        from mer_core.features.musical import musical_names
+
+        return musical_names()
     raise ParameterError(
-        f"feature group {group!r} has no vector names; use 'lowlevel' or 'chords'"
+        f"feature group {group!r} has no vector names; use 'lowlevel', 'chords' or 'musical'"
     )
 
 
@@ -494,6 +521,8 @@ def extract_features(
         if "chords" in groups:
             fields["chords"] = np.stack([r["chords"]["vector"] for r in items])
             fields["chord_names"] = feature_names("chords", config=config)
+        if "musical" in groups:
+            fields["musical"] = np.stack([r["musical"]["vector"] for r in items])
     return ClipFeatures(
         **fields,
         config=config,

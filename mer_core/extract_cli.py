@@ -75,7 +75,7 @@ def _features(args) -> int:
             f"above); nothing was written to {out}"
         )
     arrays = {"paths": np.array(fs.paths), "n_valid": fs.n_valid}
-    for name in ("log_mel", "mfcc", "lowlevel", "chords"):
+    for name in ("log_mel", "mfcc", "lowlevel", "chords", "musical"):
         value = getattr(fs, name)
         if isinstance(value, np.ndarray):
             arrays[name] = value

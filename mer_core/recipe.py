@@ -19,8 +19,12 @@ tables, each change justified and ablated:
   beside the hand-made features; the 128-value hidden layer of the first
   implementation is the ablation ``cnn_svm_embedding``.
 * **Hand-made features.** The whole low-level vector (no screening), the
-  log-Mel texture statistics (:mod:`mer_core.features.texture`) and the chord
-  vector's clip-level summary (:data:`~mer_core.models.fusion.CHORD_SUMMARY`).
+  log-Mel texture statistics (:mod:`mer_core.features.texture`), the chord
+  vector's clip-level summary (:data:`~mer_core.models.fusion.CHORD_SUMMARY`)
+  and the musical descriptors of :mod:`mer_core.features.musical`
+  (articulation, rhythm, dynamics, tonality, melody and loudness modulation,
+  in the spirit of Panda et al. 2018), in both SVMs (ablations
+  ``cnn_svm_no_musical`` and ``svm_no_musical``).
 * **C chosen on inner folds, probabilities calibrated.** Both SVMs pick ``C``
   from a small grid by 3-fold cross-validation inside each training part, and
   fit a softmax temperature on the same inner folds' out-of-fold scores.
@@ -84,6 +88,9 @@ CONFIGURATIONS_TRIED = (
     ("hand-made block", "low-level / + texture 16 or 32 bands / + percentiles / + segments"),
     ("hand-made block", "+ chord vector: all 58 columns, key-relative part, summary (kept)"),
     ("hand-made block", "ANOVA screening to 100 / 150 columns"),
+    ("hand-made block", "+ musical descriptors, prototype: pre-emphasis-free STFT, HPSS, pYIN"),
+    ("hand-made block", "+ musical descriptors of the pre-emphasised spectrum, fast pYIN"),
+    ("hand-made block", "+ musical descriptors of the plain signal, fast pYIN (kept)"),
     ("classifier of the hand-made block", "logistic regression, linear SVM, RBF SVM; C grid"),
     ("CNN-SVM fusion", "embedding vs output layer; in-sample vs cross-fitted; block weights"),
 )

@@ -10,7 +10,7 @@ import soundfile as sf
 
 from mer_core import MerError
 from mer_core.audio import load_audio
-from mer_core.extract import FeatureConfig, extract_features, signal_features
+from mer_core.extract import GROUPS, FeatureConfig, extract_features, signal_features
 
 SR = 22050
 CFG = FeatureConfig(duration=3.0)
@@ -61,10 +61,10 @@ def test_features_shapes_and_match_single_clip(corpus, tmp_path):
 def test_second_run_reads_cache_and_parallel_agrees(corpus, tmp_path):
     cache = tmp_path / "cache"
     first = _run(corpus, cache)
-    assert first.n_computed == 4 * 3
+    assert first.n_computed == 4 * len(GROUPS)
     second = _run(corpus, cache, n_jobs=2)
     assert second.n_computed == 0
-    for name in ("log_mel", "mfcc", "lowlevel", "chords"):
+    for name in ("log_mel", "mfcc", "lowlevel", "chords", "musical"):
         np.testing.assert_array_equal(getattr(first, name), getattr(second, name))
     fresh = _run(corpus, tmp_path / "cache2", n_jobs=2)
     np.testing.assert_array_equal(first.lowlevel, fresh.lowlevel)
@@ -90,10 +90,10 @@ def test_parameter_change_recomputes_only_dependent_groups(corpus, tmp_path):
     cache = tmp_path / "cache"
     _run(corpus, cache)
     changed = _run(corpus, cache, config=FeatureConfig(duration=3.0, n_mfcc=13))
-    assert changed.n_computed == 4 * 2  # spectral and lowlevel, not chords
+    assert changed.n_computed == 4 * 2  # spectral and lowlevel, not chords or musical
     assert changed.mfcc.shape[1] == 13
     hop = _run(corpus, cache, config=FeatureConfig(duration=3.0, hop_length=256))
-    assert hop.n_computed == 4 * 3
+    assert hop.n_computed == 4 * len(GROUPS)
 
 
 def test_cache_is_keyed_by_content_not_name(corpus, tmp_path):
@@ -104,7 +104,7 @@ def test_cache_is_keyed_by_content_not_name(corpus, tmp_path):
     shutil.copy(corpus[0], moved)
     assert _run([moved], cache).n_computed == 0
     sf.write(str(moved), _song(3.5, 99), SR)  # same name, new content
-    assert _run([moved], cache).n_computed == 3
+    assert _run([moved], cache).n_computed == len(GROUPS)
 
 
 def test_bad_files_are_reported_and_the_rest_finish(corpus, tmp_path):
@@ -210,7 +210,7 @@ def test_crafted_cache_entry_with_the_right_key_is_recomputed(corpus, tmp_path, 
         np.savez(fh, _key=stored["_key"], **crafted)
     again = _run(corpus[:2], cache)
     assert again.n_computed == 1 and not again.failures
-    for name in ("log_mel", "mfcc", "lowlevel", "chords"):
+    for name in ("log_mel", "mfcc", "lowlevel", "chords", "musical"):
         np.testing.assert_array_equal(getattr(again, name), getattr(first, name))
     assert np.isfinite(again.mfcc).all() and list(again.n_valid) == list(first.n_valid)
     # the entry was rewritten whole: a third run reads everything from the cache

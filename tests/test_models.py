@@ -243,7 +243,13 @@ def test_input_fields_name_what_fit_reads():
     assert groups_for(build_estimator("cnn").input_fields()) == ("spectral",)
     assert groups_for(build_estimator("lstm").input_fields()) == ("spectral",)
     assert groups_for(SVMClassifier(use_mfcc_stats=False).input_fields()) == ("lowlevel",)
-    assert groups_for(build_estimator("svm").input_fields()) == ("spectral", "lowlevel", "chords")
+    assert groups_for(build_estimator("svm").input_fields()) == (
+        "spectral",
+        "lowlevel",
+        "chords",
+        "musical",
+    )
+    assert "musical" not in build_estimator("svm_no_musical").input_fields()
     with pytest.raises(ParameterError, match="no feature group computes"):
         groups_for(["tempo"])
 

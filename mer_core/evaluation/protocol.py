@@ -208,7 +208,7 @@ def _data_digest(X, y, groups, labels) -> str:
             h.update(json.dumps([str(v) for v in np.asarray(arr, dtype=object).ravel()]).encode())
 
     if hasattr(X, "fields") and hasattr(X, "column_names"):  # ClipFeatures
-        for f in ("log_mel", "mfcc", "lowlevel", "chords"):
+        for f in ("log_mel", "mfcc", "lowlevel", "chords", "musical"):
             add(f, getattr(X, f))
         add("text", X.text)
         add("lowlevel_names", X.lowlevel_names)

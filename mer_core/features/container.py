@@ -11,13 +11,15 @@ field              shape                       used by
 ``mfcc``           ``(n, n_mfcc, n_frames)``   LSTM, SVM (MFCC statistics)
 ``lowlevel``       ``(n, d_lowlevel)``         SVM, CNN-SVM (screened inside ``fit``)
 ``chords``         ``(n, d_chords)``           CNN-SVM (and SVM if asked)
+``musical``        ``(n, d_musical)``          SVM, CNN-SVM (the book's recipe)
 ``text``           ``n`` strings               CNN-SVM with ``use_text=True``
 ``valid_frames``   ``(n,)`` integers           networks and texture statistics: frames
                                                of real audio before the zero-fill
 =================  ==========================  ======================================
 
 Any field may be missing (``None``) when no model asked for needs it, and
-``lowlevel_names`` / ``chord_names`` name the vector columns. Features that
+``lowlevel_names`` / ``chord_names`` name the vector columns (the ``musical``
+columns are always :func:`~mer_core.features.musical.musical_names`). Features that
 came from audio also carry where they came from:
 
 =================  ======================================================================
@@ -55,7 +57,7 @@ from mer_core.errors import MerError
 __all__ = ["ARRAY_FIELDS", "ClipFeatures", "as_clip_features", "subset"]
 
 #: Array fields and their number of dimensions (clip axis included).
-ARRAY_FIELDS = {"log_mel": 3, "mfcc": 3, "lowlevel": 2, "chords": 2}
+ARRAY_FIELDS = {"log_mel": 3, "mfcc": 3, "lowlevel": 2, "chords": 2, "musical": 2}
 _NAME_FIELDS = {"lowlevel_names": "lowlevel", "chord_names": "chords"}
 #: Fields a ``dict`` given as ``X`` may hold (the features, not their provenance).
 _DICT_FIELDS = (*ARRAY_FIELDS, "text", "valid_frames", *_NAME_FIELDS)
@@ -114,6 +116,8 @@ class ClipFeatures:
         Low-level descriptor vectors (the screening step selects from them).
     chords : np.ndarray, shape (n, d_chords), optional
         Chord vectors.
+    musical : np.ndarray, shape (n, d_musical), optional
+        Musical descriptor vectors (:mod:`mer_core.features.musical`).
     text : sequence of str, optional
         One text per clip (tags or lyrics; ``""`` where there is none).
     lowlevel_names, chord_names : sequence of str, optional
@@ -161,6 +165,7 @@ class ClipFeatures:
         mfcc=None,
         lowlevel=None,
         chords=None,
+        musical=None,
         text: Sequence[str] | None = None,
         lowlevel_names: Sequence[str] | None = None,
         chord_names: Sequence[str] | None = None,
@@ -173,7 +178,13 @@ class ClipFeatures:
         failures: list | None = None,
         n_computed: int = 0,
     ):
-        arrays = {"log_mel": log_mel, "mfcc": mfcc, "lowlevel": lowlevel, "chords": chords}
+        arrays = {
+            "log_mel": log_mel,
+            "mfcc": mfcc,
+            "lowlevel": lowlevel,
+            "chords": chords,
+            "musical": musical,
+        }
         n = None
         for name, value in arrays.items():
             if value is None:
@@ -195,13 +206,15 @@ class ClipFeatures:
         if n is None:
             if paths is None:
                 raise MerError(
-                    "ClipFeatures needs at least one of log_mel, mfcc, lowlevel, chords, text"
+                    "ClipFeatures needs at least one of log_mel, mfcc, lowlevel, chords, "
+                    "musical, text"
                 )
             n = len(paths)  # an extraction in which no file succeeded
         self.log_mel = arrays["log_mel"]
         self.mfcc = arrays["mfcc"]
         self.lowlevel = arrays["lowlevel"]
         self.chords = arrays["chords"]
+        self.musical = arrays["musical"]
         self.text = text
         self._n = n
         self.config = config
@@ -316,8 +329,16 @@ class ClipFeatures:
         return np.minimum(self.valid_frames, int(n_frames))
 
     def column_names(self, field: str) -> list[str]:
-        """Names of the ``lowlevel`` or ``chords`` columns (generic when not given)."""
+        """Names of the ``lowlevel``, ``chords`` or ``musical`` columns (generic when not
+        given)."""
         arr = self.require(field, "column_names")
+        if field == "musical":
+            from mer_core.features.musical import musical_names
+
+            names = musical_names()
+            if len(names) == arr.shape[1]:
+                return names
+            return [f"{field}_{i:03d}" for i in range(arr.shape[1])]
         names = self.lowlevel_names if field == "lowlevel" else self.chord_names
         return (
             list(names) if names is not None else [f"{field}_{i:03d}" for i in range(arr.shape[1])]

@@ -91,7 +91,7 @@ class MerClassifier(ClassifierMixin, BaseEstimator):
             )
         for field, shape in self.input_shapes_.items():
             arr = X.require(field, type(self).__name__)
-            fixed = list(shape) if field in ("lowlevel", "chords") else list(shape[:1])
+            fixed = list(shape) if field in ("lowlevel", "chords", "musical") else list(shape[:1])
             got = list(arr.shape[1 : 1 + len(fixed)])
             if got != fixed:
                 raise MerError(

@@ -75,6 +75,9 @@ spec_augment
     use_texture : bool
         Add the log-Mel band statistics of
         :mod:`mer_core.features.texture` (over each clip's real frames).
+    use_musical : bool
+        Add the musical descriptors of :mod:`mer_core.features.musical`
+        (needs ``musical``).
     texture_bands : int
         Groups of Mel bands of the texture block.
     chord_columns : {"all", "summary"}
@@ -176,6 +179,7 @@ spec_augment
         use_chords: bool = True,
         use_text: bool = False,
         use_texture: bool = False,
+        use_musical: bool = False,
         texture_bands: int = 32,
         chord_columns: str = "all",
         screening: str | None = "anova",
@@ -211,6 +215,7 @@ spec_augment
         self.use_chords = use_chords
         self.use_text = use_text
         self.use_texture = use_texture
+        self.use_musical = use_musical
         self.texture_bands = texture_bands
         self.chord_columns = chord_columns
         self.screening = screening
@@ -229,6 +234,7 @@ spec_augment
             "lowlevel": check_bool(self.use_lowlevel, "use_lowlevel"),
             "texture": check_bool(self.use_texture, "use_texture"),
             "chords": check_bool(self.use_chords, "use_chords"),
+            "musical": check_bool(self.use_musical, "use_musical"),
             "text": check_bool(self.use_text, "use_text"),
         }
         blocks = [b for b, on in switches.items() if on]
@@ -246,7 +252,7 @@ spec_augment
             fields.append(network_input(self.architecture))
         if "texture" in blocks and "log_mel" not in fields:
             fields.append("log_mel")
-        return fields + [b for b in ("lowlevel", "chords") if b in blocks]
+        return fields + [b for b in ("lowlevel", "chords", "musical") if b in blocks]
 
     def fit(self, X, y):
         """Train the CNN, fuse the feature blocks and fit the linear SVM.
@@ -319,6 +325,9 @@ spec_augment
             self.chord_support_ = chord_columns(chord_names, self.chord_columns)
             parts.append(np.asarray(X.chords, dtype=np.float64)[:, self.chord_support_])
             names += [n for n, k in zip(chord_names, self.chord_support_, strict=True) if k]
+        if "musical" in blocks:
+            parts.append(np.asarray(X.musical, dtype=np.float64))
+            names += X.column_names("musical")
         self.text_encoder_ = None
         if "text" in blocks:
             check_positive_int(self.text_components, "text_components")
@@ -368,6 +377,8 @@ spec_augment
             chords = np.asarray(X.chords, dtype=np.float64)
             support = getattr(self, "chord_support_", None)
             parts.append(chords if support is None else chords[:, support])
+        if "musical" in self.blocks_:
+            parts.append(np.asarray(X.musical, dtype=np.float64))
         if self.text_encoder_ is not None:
             if X.text is None:
                 raise MerError(

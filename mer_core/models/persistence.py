@@ -196,6 +196,7 @@ def _feature_config(value, input_shapes: dict, where: str):
     from mer_core.chords import chord_vector_names
     from mer_core.extract import FeatureConfig
     from mer_core.features.lowlevel import lowlevel_names
+    from mer_core.features.musical import musical_names
     from mer_core.features.spectral import frames_for
 
     if value is None:
@@ -234,6 +235,7 @@ def _feature_config(value, input_shapes: dict, where: str):
     widths = {
         "lowlevel": len(lowlevel_names(n_mfcc=config.n_mfcc)),
         "chords": len(chord_vector_names()),
+        "musical": len(musical_names()),
     }
     for field, width in widths.items():
         shape = input_shapes.get(field)

@@ -61,6 +61,9 @@ class SVMClassifier(MerClassifier):
     use_texture : bool
         Append the log-Mel band statistics of :mod:`mer_core.features.texture`,
         unscreened (needs ``log_mel``).
+    use_musical : bool
+        Append the musical descriptors of :mod:`mer_core.features.musical`,
+        unscreened (needs ``musical``).
     texture_bands : int
         Groups of Mel bands of the texture block.
     chord_columns : {"all", "summary"}
@@ -116,6 +119,7 @@ class SVMClassifier(MerClassifier):
         use_lowlevel: bool = True,
         use_chords: bool = False,
         use_texture: bool = False,
+        use_musical: bool = False,
         texture_bands: int = 32,
         chord_columns: str = "all",
         screening: str | None = "anova",
@@ -130,6 +134,7 @@ class SVMClassifier(MerClassifier):
         self.use_lowlevel = use_lowlevel
         self.use_chords = use_chords
         self.use_texture = use_texture
+        self.use_musical = use_musical
         self.texture_bands = texture_bands
         self.chord_columns = chord_columns
         self.screening = screening
@@ -143,6 +148,7 @@ class SVMClassifier(MerClassifier):
             "lowlevel": check_bool(self.use_lowlevel, "use_lowlevel"),
             "chords": check_bool(self.use_chords, "use_chords"),
             "log_mel": check_bool(self.use_texture, "use_texture"),
+            "musical": check_bool(self.use_musical, "use_musical"),
         }
         if not used["mfcc"] and not used["lowlevel"]:
             raise MerError("SVMClassifier needs use_mfcc_stats or use_lowlevel (or both)")
@@ -172,6 +178,8 @@ class SVMClassifier(MerClassifier):
             chords = np.asarray(X.chords, dtype=np.float64)
             support = getattr(self, "chord_support_", None)
             parts.append(chords if support is None else chords[:, support])
+        if "musical" in self.input_shapes_:
+            parts.append(np.asarray(X.musical, dtype=np.float64))
         return np.hstack(parts)
 
     def fit(self, X, y):
@@ -208,6 +216,9 @@ class SVMClassifier(MerClassifier):
             feature_names += [
                 n for n, k in zip(chord_names, self.chord_support_, strict=True) if k
             ]
+        if "musical" in fields:
+            X.require("musical", "SVMClassifier(use_musical=True)")
+            feature_names += X.column_names("musical")
         self._record_shapes(X, fields)
         Z = self._design(X)
         self.scaler_ = StandardScaler().fit(Z)
