@@ -8,9 +8,13 @@ One call turns a list of audio files into every feature the paper uses:
   included) that the screening step selects from;
 * ``chords``: the chord vector. It shares the pre-emphasised STFT, with the
   pre-emphasis response divided back out of the power spectrum before chroma
-  (pre-emphasis would otherwise weaken the bass notes chord roots rest on).
+  (pre-emphasis would otherwise weaken the bass notes chord roots rest on);
+* ``musical``: the book's musical descriptors
+  (:mod:`mer_core.features.musical`: articulation, rhythm, dynamics, tonality,
+  loudness modulation) of the *plain* signal, which takes a second STFT when
+  the front end pre-emphasises.
 
-Each clip is decoded once, and one STFT is shared by all features. Work runs
+Each clip is decoded once, and one STFT is shared by the paper's features. Work runs
 in parallel over clips (joblib, ``n_jobs``, or a Dask cluster, ``scheduler``;
 see :mod:`mer_core.cluster`) with a tqdm progress bar.
 

@@ -3,10 +3,14 @@
 * :mod:`mer_core.features.spectral`: pre-emphasis, STFT, Mel filterbank, log-Mel and MFCC
   (eqs. 2-5), and the one "signal or spectrogram" resolver every feature uses;
 * :mod:`mer_core.features.lowlevel`: the named vector of low-level descriptors per clip;
+* :mod:`mer_core.features.musical`: the book's musical descriptors (articulation, rhythm,
+  dynamics, tonality, loudness modulation) per clip;
+* :mod:`mer_core.features.texture`: log-Mel band statistics per clip;
 * :mod:`mer_core.features.screening`: the feature screening, a scikit-learn transformer.
 """
 
 from mer_core.features.lowlevel import lowlevel_features, lowlevel_names
+from mer_core.features.musical import musical_features, musical_names
 from mer_core.features.spectral import (
     dct_matrix,
     delta,
@@ -36,6 +40,8 @@ __all__ = [
     "FeatureScreener",
     "lowlevel_features",
     "lowlevel_names",
+    "musical_features",
+    "musical_names",
     "delta",
     "dct_matrix",
     "hz_to_mel",

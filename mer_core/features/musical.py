@@ -79,9 +79,6 @@ from mer_core.validation import check_positive, check_positive_int, check_signal
 
 __all__ = ["musical_features", "musical_names"]
 
-#: Krumhansl-Kessler major and minor key profiles (tonic first).
-_KK_MAJOR = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
-_KK_MINOR = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
 _MODULATION_RANGES = ((0.25, 1.0), (1.0, 3.0), (3.0, 6.0), (6.0, 12.0))
 _MODULATION_BANDS = 8
 _LOUDNESS_PERCENTILES = (5, 25, 50, 75, 95)
@@ -115,15 +112,14 @@ def musical_names() -> list[str]:
 
 
 def _key_correlations(c: np.ndarray) -> np.ndarray:
-    """Pearson correlations of a 12-bin chroma with the 24 keys (C..B major, C..B minor)."""
-    P = np.array(
-        [np.roll(_KK_MAJOR, k) for k in range(12)] + [np.roll(_KK_MINOR, k) for k in range(12)]
-    )
-    P = (P - P.mean(axis=1, keepdims=True)) / P.std(axis=1, keepdims=True)
+    """Pearson correlations of a 12-bin chroma with the 24 Krumhansl-Kessler keys
+    (C..B major, C..B minor; the profiles of :mod:`mer_core.chords`)."""
+    from mer_core.chords import _key_profiles
+
     sd = c.std()
     if sd <= 1e-12:
         return np.zeros(24)
-    return P @ ((c - c.mean()) / sd) / 12.0
+    return _key_profiles() @ ((c - c.mean()) / sd) / 12.0
 
 
 def _key_stats(c: np.ndarray) -> tuple[float, float]:
