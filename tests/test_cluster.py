@@ -30,7 +30,7 @@ from mer_core.cluster import (
 from mer_core.datasets import load_dataset
 from mer_core.errors import MerError
 from mer_core.experiments import evaluate_manifest
-from mer_core.extract import FeatureConfig, extract_features
+from mer_core.extract import GROUPS, FeatureConfig, extract_features
 
 DASK = Path(sys.executable).with_name("dask")
 MODELS = ["svm", "cnn", "cnn_svm"]
@@ -189,10 +189,12 @@ def test_extraction_on_the_cluster_equals_local(cluster, corpus, tmp_path, monke
     # through the environment variable; workers compute and fill a cache of their own
     monkeypatch.setenv(SCHEDULER_ENV, cluster.address)
     remote = extract_features(paths, config=config, cache_dir=tmp_path / "b", progress=False)
-    assert remote.paths == local.paths and remote.n_computed == local.n_computed == 30
-    for name in ("log_mel", "mfcc", "lowlevel", "chords", "n_valid"):
+    assert remote.paths == local.paths and remote.n_computed == local.n_computed == 10 * len(
+        GROUPS
+    )
+    for name in ("log_mel", "mfcc", "lowlevel", "chords", "musical", "n_valid"):
         np.testing.assert_array_equal(getattr(remote, name), getattr(local, name))
-    assert len(list((tmp_path / "b").rglob("*.npz"))) == 30  # written by the workers
+    assert len(list((tmp_path / "b").rglob("*.npz"))) == 10 * len(GROUPS)  # by the workers
     again = extract_features(paths, config=config, cache_dir=tmp_path / "b", progress=False)
     assert again.n_computed == 0
 
@@ -323,7 +325,7 @@ def test_stopped_client_restarted_reuses_folds_and_features(cluster, corpus, tmp
     proc.wait()
     finished = {p: p.stat().st_mtime_ns for p in (run / "folds").glob("*/fold*.json")}
     entries = {p: p.stat().st_mtime_ns for p in cache.rglob("*.npz")}
-    assert finished and len(finished) < len(MODELS) * 3 and len(entries) == 24 * 3
+    assert finished and len(finished) < len(MODELS) * 3 and len(entries) == 24 * len(GROUPS)
     rec = _evaluate(corpus, cache, run, scheduler=cluster.address)
     assert rec["resumed_folds"] >= len(finished)
     assert all(p.stat().st_mtime_ns == t for p, t in finished.items())  # reused

@@ -10,6 +10,7 @@ import torch
 
 from mer_core.evaluation.metrics import expected_calibration_error
 from mer_core.experiments import MODELS, build_estimator
+from mer_core.features.musical import musical_names
 from mer_core.features.texture import mel_band_stats
 from mer_core.models import ClipFeatures, load_model, save_model
 from mer_core.models.fusion import CHORD_SUMMARY, fit_temperature, select_C
@@ -38,6 +39,7 @@ def toy(n=32, seed=0, fill=0.0):
         mfcc=rng.normal(size=(n, 20, N_FRAMES)).astype(np.float32),
         lowlevel=rng.normal(size=(n, 6)) + codes[:, None] * 0.5,
         chords=rng.normal(size=(n, len(chord_names))),
+        musical=rng.normal(size=(n, len(musical_names()))),
         lowlevel_names=[f"ll_{i}" for i in range(6)],
         chord_names=chord_names,
         valid_frames=valid,
