@@ -60,7 +60,7 @@ MODEL_TITLES = {
     "cnn_svm_embedding": "CNN-SVM with embeddings, not logits",
     "cnn_svm_no_texture": "CNN-SVM w/o texture statistics",
     "cnn_svm_no_chords": "CNN-SVM w/o chord vector",
-    "cnn_svm_no_musical": "CNN-SVM w/o musical descriptors",
+    "cnn_svm_musical": "CNN-SVM with musical descriptors",
     "svm_no_musical": "SVM w/o musical descriptors",
     "cnn_svm_no_lowlevel": "CNN-SVM w/o low-level",
     "cnn_svm_no_preemphasis": "CNN-SVM w/o pre-emphasis",

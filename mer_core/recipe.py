@@ -21,10 +21,10 @@ tables, each change justified and ablated:
 * **Hand-made features.** The whole low-level vector (no screening), the
   log-Mel texture statistics (:mod:`mer_core.features.texture`), the chord
   vector's clip-level summary (:data:`~mer_core.models.fusion.CHORD_SUMMARY`)
-  and the musical descriptors of :mod:`mer_core.features.musical`
-  (articulation, rhythm, dynamics, tonality, melody and loudness modulation,
-  in the spirit of Panda et al. 2018), in both SVMs (ablations
-  ``cnn_svm_no_musical`` and ``svm_no_musical``).
+  and, in the SVM, the musical descriptors of :mod:`mer_core.features.musical`
+  (articulation, rhythm, dynamics, tonality and loudness modulation, in the
+  spirit of Panda et al. 2018; ablation ``svm_no_musical``). CNN-SVM did not
+  gain from them (``cnn_svm_musical``, dropped) and leaves them out.
 * **C chosen on inner folds, probabilities calibrated.** Both SVMs pick ``C``
   from a small grid by 3-fold cross-validation inside each training part, and
   fit a softmax temperature on the same inner folds' out-of-fold scores.
@@ -85,12 +85,17 @@ CONFIGURATIONS_TRIED = (
     ("LSTM", "MFCC frames, real-frame crops, 60 epochs, 3 seeds"),
     ("LSTM", "64-band log-Mel frames, 30 / 60 epochs, 10 s / 20 s crops (4 settings)"),
     ("LSTM", "MFCC frames, real-frame crops"),
+    ("LSTM", "per-second MFCC mean and std (+ 16 log-Mel bands), 20-40 s, 1 or 3 seeds (5)"),
     ("hand-made block", "low-level / + texture 16 or 32 bands / + percentiles / + segments"),
     ("hand-made block", "+ chord vector: all 58 columns, key-relative part, summary (kept)"),
     ("hand-made block", "ANOVA screening to 100 / 150 columns"),
-    ("hand-made block", "+ musical descriptors, prototype: pre-emphasis-free STFT, HPSS, pYIN"),
+    ("hand-made block", "+ musical descriptors, prototype: plain STFT, HPSS, pYIN melody"),
     ("hand-made block", "+ musical descriptors of the pre-emphasised spectrum, fast pYIN"),
-    ("hand-made block", "+ musical descriptors of the plain signal, fast pYIN (kept)"),
+    ("hand-made block", "+ musical descriptors of the plain signal, with / without pYIN"),
+    (
+        "hand-made block",
+        "+ musical descriptors, no melody, no HPSS: SVM (kept), CNN-SVM (dropped)",
+    ),
     ("classifier of the hand-made block", "logistic regression, linear SVM, RBF SVM; C grid"),
     ("CNN-SVM fusion", "embedding vs output layer; in-sample vs cross-fitted; block weights"),
 )
