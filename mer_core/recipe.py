@@ -198,21 +198,39 @@ def quadrant_table(record: dict, models=None) -> pd.DataFrame:
 
 
 def calibration_table(record: dict) -> pd.DataFrame:
-    """Expected calibration error of each model's probabilities (mean over folds)."""
+    """Expected calibration error of each model's probabilities.
+
+    ``pooled ECE``: the ECE of all out-of-fold probabilities of a repeat of
+    the cross-validation (every clip once), mean over repeats; ``chance
+    floor``: what a perfectly calibrated model with the same confidences
+    would score there (:func:`~mer_core.evaluation.metrics.calibration_floor`);
+    ``ECE per fold``: mean over test folds with its 95 % interval (on 120
+    clips, so well above the pooled value even for a perfect model). Records
+    made before the pooled columns existed show only the per-fold ECE.
+
+    Examples
+    --------
+    >>> rows = [{"model": "svm", "ece": .06, "ece_ci_low": .05, "ece_ci_high": .07,
+    ...          "ece_pooled": .03, "ece_floor": .02}]
+    >>> float(calibration_table({"summary": rows}).loc["SVM", "pooled ECE"])
+    0.03
+    """
     from mer_core.experiments import MODELS
 
     summary = _summary(record)
     if "ece" not in summary:
         return pd.DataFrame()
-    rows = [
-        {
-            "model": MODELS[m].title if m in MODELS else m,
-            "ECE": round(float(summary.loc[m, "ece"]), 3),
-            "95 % CI": "[{:.3f}, {:.3f}]".format(*summary.loc[m, ["ece_ci_low", "ece_ci_high"]]),
-        }
-        for m in summary.index
-        if np.isfinite(summary.loc[m, "ece"])
-    ]
+    rows = []
+    for m in summary.index:
+        if not np.isfinite(summary.loc[m, "ece"]):
+            continue
+        row = {"model": MODELS[m].title if m in MODELS else m}
+        for col, name in (("ece_pooled", "pooled ECE"), ("ece_floor", "chance floor")):
+            if col in summary and np.isfinite(summary.loc[m, col]):
+                row[name] = round(float(summary.loc[m, col]), 3)
+        row["ECE per fold"] = round(float(summary.loc[m, "ece"]), 3)
+        row["95 % CI"] = "[{:.3f}, {:.3f}]".format(*summary.loc[m, ["ece_ci_low", "ece_ci_high"]])
+        rows.append(row)
     return pd.DataFrame(rows).set_index("model")
 
 

@@ -12,7 +12,7 @@ import numpy as np
 
 from mer_core.errors import ParameterError
 
-__all__ = ["classification_metrics", "expected_calibration_error"]
+__all__ = ["calibration_floor", "classification_metrics", "expected_calibration_error"]
 
 
 def classification_metrics(y_true, y_pred, *, labels) -> dict:
@@ -115,9 +115,42 @@ def expected_calibration_error(y_true, proba, *, labels, n_bins: int = 10) -> fl
     t = np.array([index[v] for v in y_true])
     conf = P.max(axis=1)
     correct = (P.argmax(axis=1) == t).astype(float)
+    return round(_binned_gap(conf, correct, n_bins), 12)
+
+
+def _binned_gap(conf: np.ndarray, correct: np.ndarray, n_bins: int) -> float:
     bins = np.minimum((conf * n_bins).astype(int), n_bins - 1)
     ece = 0.0
     for b in np.unique(bins):
         sel = bins == b
         ece += sel.mean() * abs(correct[sel].mean() - conf[sel].mean())
-    return round(float(ece), 12)
+    return float(ece)
+
+
+def calibration_floor(proba, *, n_bins: int = 10, n_draws: int = 200, seed: int = 0) -> float:
+    """The ECE a perfectly calibrated model would show on these clips, by chance.
+
+    With few clips per bin, the accuracy of a bin scatters around its mean
+    confidence even when every probability is exactly right, so the
+    :func:`expected_calibration_error` of a finite test set is above 0 for a
+    perfect model. This is its expectation: each clip is drawn right with the
+    probability the model gives its predicted class (``n_draws`` times, a
+    fixed ``seed``), and the ECE of the draws is averaged. An ECE near this
+    floor is as good as the sample can show.
+
+    Examples
+    --------
+    >>> p = np.tile([0.7, 0.1, 0.1, 0.1], (100, 1))
+    >>> 0.0 < calibration_floor(p) < 0.1
+    True
+    """
+    P = np.asarray(proba, dtype=np.float64)
+    if P.ndim != 2 or len(P) == 0:
+        raise ParameterError(f"proba must be a non-empty 2-D array, got shape {P.shape}")
+    conf = P.max(axis=1)
+    rng = np.random.default_rng(seed)
+    draws = [
+        _binned_gap(conf, (rng.random(len(conf)) < conf).astype(float), n_bins)
+        for _ in range(int(n_draws))
+    ]
+    return round(float(np.mean(draws)), 12)

@@ -247,7 +247,7 @@ def _fold_key(name, model, fold, train, test, *, data, seed, data_key) -> str:
             "data": data,
             "data_key": data_key,
             "versions": package_versions(_FOLD_VERSIONS),
-            "format": 2,
+            "format": 3,
         },
         length=32,
     )
@@ -497,10 +497,24 @@ def _proba(est, X_te, labels) -> np.ndarray | None:
 
 
 def _selection(est) -> dict | None:
-    """What the estimator chose on inner folds of its training part (e.g. its ``C``)."""
+    """What the estimator chose on inner folds of its training part.
+
+    Its ``C`` with each candidate's inner macro-F1, the softmax temperature
+    fitted there (when not 1), whether it kept the musical descriptors (with
+    the inner macro-F1 with and without them), and whether its network
+    outputs were cross-fitted; None when it chose nothing.
+    """
+    selection = {}
     if getattr(est, "C_scores_", None):
-        return {"C": float(est.C_), "inner_f1": dict(est.C_scores_)}
-    return None
+        selection.update(C=float(est.C_), inner_f1=dict(est.C_scores_))
+    temperature = float(getattr(est, "temperature_", 1.0))
+    if temperature != 1.0:
+        selection["temperature"] = round(temperature, 6)
+    if getattr(est, "block_scores_", None):
+        selection.update(musical=bool(est.use_musical_), block_inner_f1=dict(est.block_scores_))
+    if getattr(est, "cross_fitted_", False):
+        selection["cross_fitted"] = int(est.cross_fit)
+    return selection or None
 
 
 def _plain(v):

@@ -27,6 +27,7 @@ __all__ = [
     "confusion_matrix",
     "paired_tests",
     "per_class_table",
+    "pooled_calibration",
     "summary_table",
     "tidy_folds",
     "write_results",
@@ -68,8 +69,35 @@ def summary_table(cv: CVResult) -> pd.DataFrame:
                 s["ci_low"],
                 s["ci_high"],
             )
+            row.update(pooled_calibration(cv, model))
         rows.append(row)
     return pd.DataFrame(rows).set_index("model")
+
+
+def pooled_calibration(cv: CVResult, model: str) -> dict:
+    """ECE of each repeat's pooled out-of-fold probabilities, and its chance floor.
+
+    One test fold holds too few clips for a steady ECE (a perfectly
+    calibrated model scores well above 0 on 120 clips), so the out-of-fold
+    probabilities of every clip are pooled per repeat of the cross-validation
+    (fold ``r * n_splits + k`` belongs to repeat ``r``). Returns
+    ``{"ece_pooled", "ece_floor"}``, means over repeats; the floor is
+    :func:`~mer_core.evaluation.metrics.calibration_floor` of the same
+    probabilities. Empty when a fold has no probabilities.
+    """
+    from mer_core.evaluation.metrics import calibration_floor, expected_calibration_error
+
+    records = [r for r in cv.folds if r["model"] == model]
+    if not records or any(r.get("proba") is None for r in records):
+        return {}
+    ece, floor = [], []
+    for repeat in sorted({r["fold"] // cv.n_splits for r in records}):
+        part = [r for r in records if r["fold"] // cv.n_splits == repeat]
+        index = np.concatenate([np.asarray(r["test_index"], dtype=int) for r in part])
+        proba = np.vstack([np.asarray(r["proba"], dtype=np.float64) for r in part])
+        ece.append(expected_calibration_error(cv.y[index], proba, labels=cv.labels))
+        floor.append(calibration_floor(proba, seed=repeat))
+    return {"ece_pooled": float(np.mean(ece)), "ece_floor": float(np.mean(floor))}
 
 
 def paired_tests(cv: CVResult, *, reference: str = "cnn_svm") -> pd.DataFrame:

@@ -5,11 +5,11 @@
 * ``predict`` is the class of the largest ``decision_function`` value (for two
   classes, the sign of the one-column decision), so ``predict``,
   ``decision_function`` and ``predict_proba`` always agree;
-* ``predict_proba`` is the softmax of the decision values: the network's own
-  class probabilities for the CNN and LSTM; for the SVM-based models the
-  softmax of the margins divided by a temperature fitted on inner folds of the
-  training clips (``temperature_``: calibrated on clips the SVM was not
-  fitted on; argmax unchanged);
+* ``predict_proba`` is the softmax of the decision values divided by a
+  temperature (``temperature_``; argmax unchanged): for the SVM-based models
+  fitted on inner folds of the training clips (calibrated on clips the SVM
+  was not fitted on); for the CNN and LSTM fitted on out-of-fold logits of
+  inner networks with ``cross_fit``, else 1 (the network's own softmax);
 * ``random_state`` (None, an int, or a ``RandomState``) is turned into one seed
   per ``fit``; with an int, fits are reproducible;
 * the network part (:class:`NetworkMixin`) turns the estimator's parameters
@@ -446,6 +446,58 @@ class NetworkMixin:
             net.architecture = self.architecture
             net.build_args = [x.shape[1], len(self.classes_), len(members)]
         return net, x, valid
+
+    def _fit_cross_fitted(self, X: ClipFeatures, codes: np.ndarray, seed: int):
+        """:meth:`_fit_network`, plus out-of-fold outputs of the training clips.
+
+        With ``cross_fit = k`` (0: off), the training clips are split into
+        ``k`` stratified inner folds; each fold's clips are predicted by a
+        network trained (or loaded from ``network_cache``) on the other
+        folds, with its own seed. These out-of-fold outputs are what a
+        network says about music it has not heard, unlike the outputs of the
+        network trained on all clips (returned as before, and the one that
+        predicts). ``network_seconds_`` then counts every network,
+        ``network_cached_`` is True only if all were loaded, and
+        ``cross_fitted_`` says whether out-of-fold outputs were made (not when
+        a class has fewer than ``k`` clips).
+
+        Returns (network, pooled maps, pooled real frames, out-of-fold
+        ``{"logits", "embedding"}`` or None).
+        """
+        from sklearn.model_selection import StratifiedKFold
+
+        from mer_core.models.networks import network_input
+        from mer_core.models.training import network_outputs
+
+        k = self.cross_fit
+        if k != 0 and (check_positive_int(k, "cross_fit") < 2):
+            raise ParameterError(f"cross_fit must be 0 (off) or at least 2, got {k!r}")
+        oof, seconds, cached = None, 0.0, True
+        if k and np.bincount(codes).min() >= k:
+            key = network_input(self.architecture)
+            splitter = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed % 2**32)
+            for j, (tr, va) in enumerate(splitter.split(np.zeros(len(codes)), codes)):
+                inner_seed = int((seed + 104729 * (j + 1)) % 2**31)
+                torch_seed(inner_seed)
+                net, _, _ = self._fit_network(X[tr], codes[tr], inner_seed)
+                seconds += self.network_seconds_
+                cached = cached and self.network_cached_
+                out = network_outputs(
+                    net,
+                    self._pooled(X[va], key),
+                    crop=self._crop(),
+                    valid=self._valid(X[va], key),
+                )
+                if oof is None:
+                    oof = {n: np.zeros((len(codes), v.shape[1]), v.dtype) for n, v in out.items()}
+                for n, v in out.items():
+                    oof[n][va] = v
+            torch_seed(seed)  # the full network as without cross-fitting
+        net, x, valid = self._fit_network(X, codes, seed)
+        self.network_seconds_ += seconds
+        self.network_cached_ = self.network_cached_ and cached
+        self.cross_fitted_ = oof is not None
+        return net, x, valid, oof
 
     def _outputs(self, x: np.ndarray, valid: np.ndarray | None = None) -> dict[str, np.ndarray]:
         from mer_core.models.training import network_outputs, torch_session

@@ -21,9 +21,10 @@ linear support vector machine" (eq. 6, ``f(x) = w * phi(x) + b``).
 The ablations of the book are switches: ``use_embedding=True,
 use_lowlevel=False, use_chords=False`` is "embedding alone"; ``use_chords=False``
 removes the chord vector; ``use_embedding=False`` skips the CNN altogether.
-Note that the SVM is fitted on embeddings of the clips the CNN was trained on
-(the standard CNN-SVM recipe), which are more separable than those of unseen
-clips; a small ``C`` keeps the SVM from trusting them blindly.
+By default the SVM is fitted on embeddings of the clips the CNN was trained on
+(the CNN-SVM recipe as the paper describes it), which are more separable than
+those of unseen clips, so the SVM learns to trust them more than it should;
+``cross_fit`` fits it on out-of-fold outputs instead (stacking).
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ from mer_core.models.fusion import (
     chord_columns,
     fit_support,
     make_screener,
+    musical_mode,
+    select_blocks,
     select_C,
     texture_block,
 )
@@ -66,6 +69,13 @@ spec_augment
         What the CNN hands to the SVM: the last hidden fully connected layer
         (the embedding, 128 values per network) or the output layer's values
         before the softmax (one per class; averaged over ``n_networks``).
+    cross_fit : int
+        Inner folds of the training clips (0: off). The SVM's training rows
+        then get the CNN outputs of networks that did not train on them
+        (out-of-fold, one network per inner fold), like the outputs of the
+        clips it will be asked about, instead of the far more separable
+        outputs of clips the CNN has fitted; predictions still use the CNN
+        trained on all clips. Costs ``cross_fit`` extra networks.
     C : float or sequence of float
         Regularisation of the linear SVM; a sequence is a grid searched by
         3-fold inner cross-validation on the training clips (``C_``,
@@ -75,9 +85,11 @@ spec_augment
     use_texture : bool
         Add the log-Mel band statistics of
         :mod:`mer_core.features.texture` (over each clip's real frames).
-    use_musical : bool
+    use_musical : bool or "select"
         Add the musical descriptors of :mod:`mer_core.features.musical`
-        (needs ``musical``).
+        (needs ``musical``); ``"select"`` decides on the inner folds that
+        choose ``C``: the block stays only if it raises the inner macro-F1
+        (``use_musical_``, ``block_scores_``).
     texture_bands : int
         Groups of Mel bands of the texture block.
     chord_columns : {"all", "summary"}
@@ -116,6 +128,8 @@ spec_augment
     n_epochs_, best_epoch_ : int
     network_key_ : str or None
         Key of the trained CNN (its folder in ``network_cache``); None without it.
+    cross_fitted_ : bool
+        Whether the SVM was fitted on out-of-fold CNN outputs (``cross_fit``).
     screener_ : transformer or None
         Fitted low-level screening.
     lowlevel_support_ : np.ndarray of bool or None
@@ -129,6 +143,11 @@ spec_augment
     temperature_ : float
         Softmax temperature of ``predict_proba``, fitted on the inner folds'
         out-of-fold decision values (:func:`~mer_core.models.fusion.fit_temperature`).
+    use_musical_ : bool
+        Whether the musical descriptors are in the SVM's input.
+    block_scores_ : dict
+        With ``use_musical="select"``, the best inner macro-F1 with and without
+        the musical descriptors (empty otherwise).
     svm_ : LinearSVC
         Fitted on class codes ``0..n_classes-1``; ``svm_.coef_`` has one column per
         fused feature.
@@ -173,13 +192,14 @@ spec_augment
         mixup: float = 0.0,
         spec_augment: bool = False,
         cnn_output: str = "embedding",
+        cross_fit: int = 0,
         C=0.1,
         use_embedding: bool = True,
         use_lowlevel: bool = True,
         use_chords: bool = True,
         use_text: bool = False,
         use_texture: bool = False,
-        use_musical: bool = False,
+        use_musical: bool | str = False,
         texture_bands: int = 32,
         chord_columns: str = "all",
         screening: str | None = "anova",
@@ -209,6 +229,7 @@ spec_augment
         self.mixup = mixup
         self.spec_augment = spec_augment
         self.cnn_output = cnn_output
+        self.cross_fit = cross_fit
         self.C = C
         self.use_embedding = use_embedding
         self.use_lowlevel = use_lowlevel
@@ -234,7 +255,7 @@ spec_augment
             "lowlevel": check_bool(self.use_lowlevel, "use_lowlevel"),
             "texture": check_bool(self.use_texture, "use_texture"),
             "chords": check_bool(self.use_chords, "use_chords"),
-            "musical": check_bool(self.use_musical, "use_musical"),
+            "musical": musical_mode(self.use_musical) != "off",
             "text": check_bool(self.use_text, "use_text"),
         }
         blocks = [b for b, on in switches.items() if on]
@@ -289,11 +310,11 @@ spec_augment
 
         parts, names, spans = [], [], {}
         self.cnn_, self.history_, self.n_epochs_, self.best_epoch_ = None, [], 0, 0
-        self.network_key_ = None
+        self.network_key_, self.cross_fitted_ = None, False
         if "embedding" in blocks:
             with torch_session(seed, self.n_jobs):
-                self.cnn_, x, valid = self._fit_network(X, codes, seed)
-            out = self._outputs(x, valid)[self._cnn_key()]
+                self.cnn_, x, valid, oof = self._fit_cross_fitted(X, codes, seed)
+            out = (self._outputs(x, valid) if oof is None else oof)[self._cnn_key()]
             parts.append(out.astype(np.float64))
             prefix = "emb" if self.cnn_output == "embedding" else "cnn_logit"
             names += [f"{prefix}_{i:03d}" for i in range(parts[-1].shape[1])]
@@ -341,16 +362,39 @@ spec_augment
             spans[block] = [start, start + part.shape[1]]
             start += part.shape[1]
         Z = np.hstack(parts)
-        self._record_shapes(X, fields)
-        self.blocks_ = spans
-        self.feature_names_ = names
         self.scaler_ = StandardScaler().fit(Z)
         Zs = self.scaler_.transform(Z)
 
         def make(C):
             return LinearSVC(C=C, max_iter=self.svm_max_iter, random_state=seed)
 
-        self.C_, self.C_scores_, self.temperature_ = select_C(make, Zs, codes, grid, seed=seed)
+        self.block_scores_ = {}
+        if musical_mode(self.use_musical) == "select":
+            lo, hi = spans["musical"]
+            without = np.r_[0:lo, hi : Zs.shape[1]]
+            choice, self.C_, self.C_scores_, self.temperature_, self.block_scores_ = select_blocks(
+                make,
+                {"without musical": Zs[:, without], "with musical": Zs},
+                codes,
+                grid,
+                seed=seed,
+            )
+            if choice == "without musical":  # drop the block (it sits last but text)
+                names = [names[i] for i in without]
+                Z, Zs = Z[:, without], Zs[:, without]
+                self.scaler_ = StandardScaler().fit(Z)
+                fields = [f for f in fields if f != "musical"]
+                spans = {
+                    b: [a - (hi - lo) * (a >= hi), e - (hi - lo) * (e > hi)]
+                    for b, (a, e) in spans.items()
+                    if b != "musical"
+                }
+        else:
+            self.C_, self.C_scores_, self.temperature_ = select_C(make, Zs, codes, grid, seed=seed)
+        self.use_musical_ = "musical" in spans
+        self._record_shapes(X, fields)
+        self.blocks_ = spans
+        self.feature_names_ = names
         self.svm_ = make(self.C_).fit(Zs, codes)
         self._fit_novelty(Zs)
         return self

@@ -36,7 +36,9 @@ __all__ = [
     "make_screener",
     "mfcc_stats",
     "mfcc_stats_names",
+    "musical_mode",
     "select_C",
+    "select_blocks",
     "texture_block",
 ]
 
@@ -102,6 +104,40 @@ def texture_block(X, n_bands: int) -> tuple[np.ndarray, list[str]]:
     )
 
 
+def musical_mode(value) -> str:
+    """``use_musical`` as ``"on"``, ``"off"`` or ``"select"`` (chosen on inner folds).
+
+    Examples
+    --------
+    >>> musical_mode(True), musical_mode(False), musical_mode("select")
+    ('on', 'off', 'select')
+    """
+    if isinstance(value, str) and value == "select":
+        return "select"
+    if not isinstance(value, bool | np.bool_):
+        raise ParameterError(f"use_musical must be True, False or 'select', got {value!r}")
+    return "on" if value else "off"
+
+
+def _inner_scores(make, Z: np.ndarray, y: np.ndarray, grid, *, seed: int, n_splits: int):
+    """Inner-fold mean macro-F1 and out-of-fold decision values of each ``C``."""
+    from sklearn.metrics import f1_score
+    from sklearn.model_selection import StratifiedKFold
+
+    n_classes = len(np.unique(y))
+    splitter = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed)
+    scores, decisions = {}, {}
+    for C in grid:
+        f1, D = [], np.zeros((len(y), n_classes))
+        for tr, va in splitter.split(Z, y):
+            model = make(C).fit(Z[tr], y[tr])
+            d = model.decision_function(Z[va])
+            D[va] = np.column_stack([-d / 2, d / 2]) if d.ndim == 1 else d
+            f1.append(f1_score(y[va], D[va].argmax(axis=1), average="macro"))
+        scores[C], decisions[C] = float(np.mean(f1)), D
+    return scores, decisions
+
+
 def select_C(make, Z: np.ndarray, y: np.ndarray, grid, *, seed: int, n_splits: int = 3):
     """Pick ``C`` by inner cross-validation on the training rows, and calibrate.
 
@@ -120,26 +156,63 @@ def select_C(make, Z: np.ndarray, y: np.ndarray, grid, *, seed: int, n_splits: i
         empty for a single ``C``) and the temperature (1.0 when the training
         rows are too few for inner folds).
     """
-    from sklearn.metrics import f1_score
-    from sklearn.model_selection import StratifiedKFold
+    _, C, report, temperature, _ = select_blocks(
+        make, {"": Z}, y, grid, seed=seed, n_splits=n_splits
+    )
+    return C, report, temperature
 
+
+def select_blocks(make, candidates: dict, y: np.ndarray, grid, *, seed: int, n_splits: int = 3):
+    """Pick one of several feature sets and its ``C`` on the same inner folds.
+
+    ``candidates`` maps a name to a standardised training matrix (same rows,
+    different columns). Every ``(candidate, C)`` pair is scored as in
+    :func:`select_C`, on the same ``n_splits`` stratified folds; the best mean
+    inner macro-F1 wins, ties going to the earlier candidate and then the
+    smaller ``C``. The winner's out-of-fold decision values fix the
+    temperature.
+
+    Returns
+    -------
+    (str, float, dict, float, dict)
+        The chosen candidate, its ``C``, ``{"C": inner macro-F1}`` of the
+        chosen candidate (empty for a single ``C``), the temperature, and
+        ``{candidate: best inner macro-F1}`` (empty for a single candidate).
+        With too few training rows for inner folds: the first candidate, the
+        smallest ``C``, ``{}``, 1.0, ``{}``.
+
+    Examples
+    --------
+    >>> from sklearn.svm import LinearSVC
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.repeat([0, 1], 30)
+    >>> signal = y[:, None] + rng.normal(scale=0.5, size=(60, 1))
+    >>> noise = rng.normal(size=(60, 1))
+    >>> choice = select_blocks(lambda C: LinearSVC(C=C), {"noise": noise,
+    ...                        "signal": np.hstack([noise, signal])}, y, [1.0], seed=0)
+    >>> choice[0]
+    'signal'
+    """
     grid = sorted(float(c) for c in grid)
+    names = list(candidates)
     _, counts = np.unique(y, return_counts=True)
     if counts.min() < n_splits:
-        return grid[0], {}, 1.0
-    splitter = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed)
-    scores, decisions = {}, {}
-    for C in grid:
-        f1, D = [], np.zeros((len(y), len(counts)))
-        for tr, va in splitter.split(Z, y):
-            model = make(C).fit(Z[tr], y[tr])
-            d = model.decision_function(Z[va])
-            D[va] = np.column_stack([-d / 2, d / 2]) if d.ndim == 1 else d
-            f1.append(f1_score(y[va], D[va].argmax(axis=1), average="macro"))
-        scores[C], decisions[C] = float(np.mean(f1)), D
-    best = max(grid, key=lambda c: (round(scores[c], 10), -c))
+        return names[0], grid[0], {}, 1.0, {}
+    best, results = None, {}
+    for name in names:
+        scores, decisions = _inner_scores(
+            make, candidates[name], y, grid, seed=seed, n_splits=n_splits
+        )
+        results[name] = (scores, decisions)
+        for C in grid:
+            key = (round(scores[C], 10), -names.index(name), -C)
+            if best is None or key > best[0]:
+                best = (key, name, C)
+    _, name, C = best
+    scores, decisions = results[name]
     report = {f"{c:g}": v for c, v in scores.items()} if len(grid) > 1 else {}
-    return best, report, fit_temperature(decisions[best], y)
+    blocks = {n: max(r[0].values()) for n, r in results.items()} if len(names) > 1 else {}
+    return name, C, report, fit_temperature(decisions[C], y), blocks
 
 
 def fit_temperature(decision: np.ndarray, y: np.ndarray) -> float:

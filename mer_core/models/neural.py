@@ -3,7 +3,8 @@
 Both are scikit-learn classifiers wrapping a registered network
 (:data:`~mer_core.models.networks.ARCHITECTURES`) and the training loop of
 :mod:`mer_core.models.training`; their ``predict_proba`` is the network's
-softmax, averaged over evaluation crops at the logit level.
+softmax, averaged over evaluation crops at the logit level, divided by a
+temperature fitted on out-of-fold logits when ``cross_fit`` asks for it.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from mer_core.features.container import as_clip_features
 from mer_core.models.base import MerClassifier, NetworkMixin
+from mer_core.models.fusion import fit_temperature
 
 __all__ = ["CNNClassifier", "LSTMClassifier"]
 
@@ -51,6 +53,13 @@ _NETWORK_PARAMS_DOC = """
         Mixup's Beta(alpha, alpha) parameter for the training crops (0: off).
     spec_augment : bool
         Two random frequency and two time masks per training crop.
+    cross_fit : int
+        Inner folds of the training clips, each training one more network
+        that predicts the clips it did not see (0: off). Their out-of-fold
+        logits fix the softmax temperature (``temperature_``), so the
+        probabilities are calibrated on clips the networks were not trained
+        on; the predicting network is still the one trained on all clips.
+        Costs ``cross_fit`` extra networks.
     validation_fraction : float
         Share of the training clips held out to pick the best epoch (0: none).
     patience : int or None
@@ -99,8 +108,9 @@ class _NetworkClassifier(NetworkMixin, MerClassifier):
         X.require(key, type(self).__name__)
         seed = self._seed()
         with torch_session(seed, self.n_jobs):
-            net, x, valid = self._fit_network(X, codes, seed)
+            net, x, valid, oof = self._fit_cross_fitted(X, codes, seed)
         setattr(self, self._net_attr, net)
+        self.temperature_ = 1.0 if oof is None else fit_temperature(oof["logits"], codes)
         self._record_shapes(X, [key])
         self._fit_novelty(self._outputs(x, valid)["embedding"])
         return self
@@ -149,6 +159,11 @@ class CNNClassifier(_NetworkClassifier):
         (and ``val_loss``, ``val_accuracy``).
     n_epochs_, best_epoch_ : int
         Epochs run, and the epoch whose weights were kept.
+    temperature_ : float
+        Softmax temperature of ``predict_proba``: fitted on the out-of-fold
+        logits with ``cross_fit``, else 1 (the network's own softmax).
+    cross_fitted_ : bool
+        Whether ``temperature_`` comes from out-of-fold logits.
     input_shapes_ : dict
         Per-clip shape of each input field seen in ``fit``.
 
@@ -183,6 +198,7 @@ class CNNClassifier(_NetworkClassifier):
         n_networks: int = 1,
         mixup: float = 0.0,
         spec_augment: bool = False,
+        cross_fit: int = 0,
         random_state=None,
         n_jobs: int | None = None,
         progress: bool = True,
@@ -204,6 +220,7 @@ class CNNClassifier(_NetworkClassifier):
         self.n_networks = n_networks
         self.mixup = mixup
         self.spec_augment = spec_augment
+        self.cross_fit = cross_fit
         self.random_state = random_state
         self.n_jobs = n_jobs
         self.progress = progress
@@ -220,7 +237,7 @@ class LSTMClassifier(_NetworkClassifier):
     ----------{_NETWORK_PARAMS_DOC}
     Attributes
     ----------
-    classes_, history_, n_epochs_, best_epoch_, input_shapes_
+    classes_, history_, n_epochs_, best_epoch_, temperature_, cross_fitted_, input_shapes_
         As for :class:`CNNClassifier`.
     lstm_ : torch.nn.Module
         The trained network (eval mode).
@@ -256,6 +273,7 @@ class LSTMClassifier(_NetworkClassifier):
         n_networks: int = 1,
         mixup: float = 0.0,
         spec_augment: bool = False,
+        cross_fit: int = 0,
         random_state=None,
         n_jobs: int | None = None,
         progress: bool = True,
@@ -277,6 +295,7 @@ class LSTMClassifier(_NetworkClassifier):
         self.n_networks = n_networks
         self.mixup = mixup
         self.spec_augment = spec_augment
+        self.cross_fit = cross_fit
         self.random_state = random_state
         self.n_jobs = n_jobs
         self.progress = progress

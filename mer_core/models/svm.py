@@ -32,6 +32,8 @@ from mer_core.models.fusion import (
     make_screener,
     mfcc_stats,
     mfcc_stats_names,
+    musical_mode,
+    select_blocks,
     select_C,
     texture_block,
 )
@@ -61,9 +63,11 @@ class SVMClassifier(MerClassifier):
     use_texture : bool
         Append the log-Mel band statistics of :mod:`mer_core.features.texture`,
         unscreened (needs ``log_mel``).
-    use_musical : bool
+    use_musical : bool or "select"
         Append the musical descriptors of :mod:`mer_core.features.musical`,
-        unscreened (needs ``musical``).
+        unscreened (needs ``musical``); ``"select"`` decides on the inner
+        folds that choose ``C``: the block stays only if it raises the inner
+        macro-F1 (``use_musical_``, ``block_scores_``).
     texture_bands : int
         Groups of Mel bands of the texture block.
     chord_columns : {"all", "summary"}
@@ -93,6 +97,11 @@ class SVMClassifier(MerClassifier):
     temperature_ : float
         Softmax temperature of ``predict_proba``, fitted on the inner folds'
         out-of-fold decision values (:func:`~mer_core.models.fusion.fit_temperature`).
+    use_musical_ : bool
+        Whether the musical descriptors are in the SVM's input.
+    block_scores_ : dict
+        With ``use_musical="select"``, the best inner macro-F1 with and without
+        the musical descriptors (empty otherwise).
     svm_ : SVC
         Fitted on class codes ``0..n_classes-1``.
     feature_names_ : list of str
@@ -119,7 +128,7 @@ class SVMClassifier(MerClassifier):
         use_lowlevel: bool = True,
         use_chords: bool = False,
         use_texture: bool = False,
-        use_musical: bool = False,
+        use_musical: bool | str = False,
         texture_bands: int = 32,
         chord_columns: str = "all",
         screening: str | None = "anova",
@@ -148,7 +157,7 @@ class SVMClassifier(MerClassifier):
             "lowlevel": check_bool(self.use_lowlevel, "use_lowlevel"),
             "chords": check_bool(self.use_chords, "use_chords"),
             "log_mel": check_bool(self.use_texture, "use_texture"),
-            "musical": check_bool(self.use_musical, "use_musical"),
+            "musical": musical_mode(self.use_musical) != "off",
         }
         if not used["mfcc"] and not used["lowlevel"]:
             raise MerError("SVMClassifier needs use_mfcc_stats or use_lowlevel (or both)")
@@ -227,7 +236,25 @@ class SVMClassifier(MerClassifier):
         def make(C):
             return SVC(C=C, kernel=self.kernel, gamma=self.gamma, decision_function_shape="ovr")
 
-        self.C_, self.C_scores_, self.temperature_ = select_C(make, Zs, codes, grid, seed=seed)
+        self.block_scores_ = {}
+        if musical_mode(self.use_musical) == "select":
+            width = X.musical.shape[1]  # the musical block is the design's last
+            choice, self.C_, self.C_scores_, self.temperature_, self.block_scores_ = select_blocks(
+                make,
+                {"without musical": Zs[:, :-width], "with musical": Zs},
+                codes,
+                grid,
+                seed=seed,
+            )
+            if choice == "without musical":
+                fields = [f for f in fields if f != "musical"]
+                feature_names = feature_names[:-width]
+                self._record_shapes(X, fields)
+                Z, Zs = Z[:, :-width], Zs[:, :-width]
+                self.scaler_ = StandardScaler().fit(Z)
+        else:
+            self.C_, self.C_scores_, self.temperature_ = select_C(make, Zs, codes, grid, seed=seed)
+        self.use_musical_ = "musical" in fields
         self.svm_ = make(self.C_).fit(Zs, codes)
         self.feature_names_ = feature_names
         self._fit_novelty(Zs)
