@@ -224,7 +224,8 @@ benchmarks/results/bench_training.json: | $(STAMP)
 benchmarks/results/bench_cluster.json: | $(STAMP)
 	$(BIN)/python benchmarks/bench_cluster.py $(BENCH_CLUSTER_ARGS) --out $@
 
-# The paper profile timed on the cluster path (150 min measured on two cores; not part of
+# The paper profile timed on the cluster path (150 min measured on two cores before the
+# networks were cross-fitted, which trains 6 networks per fit instead of 1; not part of
 # `make bench`). BENCH_PAPER_ARGS="--workers 4 --build DIR" for a bigger machine;
 # "--append" keeps the schemes a stopped run finished and runs only the others.
 BENCH_PAPER_ARGS ?=

@@ -75,6 +75,7 @@ def main(argv=None) -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
     from mer_core.datasets import load_dataset
+    from mer_core.experiments import networks_per_fit
     from mer_core.pipeline import RUN_PROFILES, dataset_dir, ensure_dataset, ensure_results
 
     prof = RUN_PROFILES["paper"]
@@ -83,6 +84,7 @@ def main(argv=None) -> None:
         "profile": "paper",
         "workers": args.workers,
         "threads_per_worker": 1,
+        "networks_per_fit": networks_per_fit(budget=prof.training_budget),
         "machine": machine(),
         "schemes": [],
         "complete": False,
@@ -91,6 +93,8 @@ def main(argv=None) -> None:
         previous = json.loads(out.read_text())
         if previous["workers"] != args.workers:
             sys.exit(f"{out}: measured on {previous['workers']} workers, not {args.workers}")
+        if previous.get("networks_per_fit") != record["networks_per_fit"]:
+            sys.exit(f"{out}: measured with another recipe's networks per fit; start afresh")
         record["schemes"] = [s for s in previous["schemes"] if "total_s" in s]
         record["sittings"] = previous.get("sittings", [previous["machine"]]) + [record["machine"]]
         record["machine"] = previous["machine"]

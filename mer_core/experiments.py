@@ -52,6 +52,7 @@ __all__ = [
     "ModelSpec",
     "build_estimator",
     "evaluate_manifest",
+    "networks_per_fit",
 ]
 
 
@@ -220,6 +221,29 @@ TRAINING_BUDGETS: dict[str, dict] = {
     "quick": {"epochs": 10, "n_networks": 1, "cross_fit": 0},
     "tiny": {"epochs": 2, "batch_size": 8, "n_networks": 1, "cross_fit": 0},
 }
+
+
+def networks_per_fit(models=PAPER_MODELS, *, budget: str = "paper") -> dict[str, int]:
+    """Networks one fit of each model trains under a budget (0 for models without one).
+
+    ``n_networks`` members, each with ``cross_fit`` inner networks besides the
+    one trained on the whole training part.
+
+    Examples
+    --------
+    >>> networks_per_fit(["svm", "cnn", "cnn_paper"])
+    {'svm': 0, 'cnn': 6, 'cnn_paper': 1}
+    >>> networks_per_fit(["cnn"], budget="quick")
+    {'cnn': 1}
+    """
+    counts = {}
+    for name in models:
+        params = build_estimator(name, budget=budget).get_params()
+        if "n_networks" not in params:
+            counts[name] = 0
+            continue
+        counts[name] = int(params["n_networks"]) * (1 + int(params.get("cross_fit") or 0))
+    return counts
 
 
 def build_estimator(

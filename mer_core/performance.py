@@ -338,9 +338,32 @@ def paper_run_note(record: dict) -> str:
             " Load average before and after each scheme (2 means the workers alone; more means "
             f"other work shared the CPUs, so these times are upper bounds): {', '.join(loads)}."
         )
+    status += _recipe_drift(record)
     return (
         f"`PROFILE=paper` through a Dask cluster of {record['workers']} single-threaded "
         f"workers on this machine. {status} {run_note(record)}"
+    )
+
+
+def _recipe_drift(record: dict) -> str:
+    """A sentence when the recipe now trains more networks per fit than the run did.
+
+    Records made before ``networks_per_fit`` was kept trained one network per
+    fit of each network model.
+    """
+    from mer_core.experiments import networks_per_fit
+    from mer_core.names import model_title
+
+    now = networks_per_fit()
+    then = record.get("networks_per_fit") or {m: min(n, 1) for m, n in now.items()}
+    changed = {m: (then.get(m, 0), n) for m, n in now.items() if then.get(m, 0) != n}
+    if not changed:
+        return ""
+    parts = ", ".join(f"{model_title(m)} {a} -> {b}" for m, (a, b) in changed.items())
+    return (
+        f" Since this run the recipe trains more networks per fit ({parts}: the cross-fitted "
+        "networks of chapter 6), so the fits of those models now take about that many times "
+        "longer; `make bench-paper` measures it anew."
     )
 
 

@@ -380,3 +380,64 @@ def test_run_cv_fits_every_step_on_the_training_fold_only(tmp_path):
             assert rows == set(train.tolist()), f"fold {k}: {step} saw other rows"
             assert not rows & set(test.tolist()), f"fold {k}: {step} saw test clips"
     assert [r["test_index"] for r in cv.folds] == [te.tolist() for _, te in folds]
+
+
+def test_calibration_floor_is_what_a_perfect_model_shows_by_chance():
+    from mer_core.evaluation.metrics import calibration_floor, expected_calibration_error
+
+    rng = np.random.default_rng(0)
+    labels = [0, 1, 2, 3]
+
+    def perfect(n):
+        """Probabilities that are right: the top class is correct with its probability."""
+        top = rng.uniform(0.3, 0.95, n)
+        P = np.tile(((1 - top) / 3)[:, None], (1, 4))
+        P[:, 0] = top
+        correct = rng.random(n) < top
+        y = np.where(correct, 0, rng.integers(1, 4, n))
+        return P, y
+
+    small, large = perfect(120), perfect(3000)
+    assert calibration_floor(small[0]) > 2 * calibration_floor(large[0]) > 0
+    # a perfect model's ECE scatters around the floor, far from 0 on 120 clips
+    eces = [expected_calibration_error(*perfect(120)[::-1], labels=labels) for _ in range(50)]
+    assert abs(np.mean(eces) - calibration_floor(small[0])) < 0.02
+    assert calibration_floor(small[0]) == calibration_floor(small[0])  # fixed seed
+    with pytest.raises(MerError):
+        calibration_floor(np.zeros((0, 4)))
+
+
+def test_pooled_calibration_pools_each_repeat_out_of_fold():
+    from mer_core.evaluation.metrics import expected_calibration_error
+    from mer_core.evaluation.protocol import CVResult
+    from mer_core.evaluation.report import pooled_calibration, summary_table
+
+    rng = np.random.default_rng(1)
+    y = np.array(["a", "b"] * 20)
+    folds = []
+    pooled = []
+    for repeat in range(2):
+        order = rng.permutation(40)
+        P = rng.dirichlet([1, 1], 40)
+        pooled.append(expected_calibration_error(y[order], P, labels=["a", "b"]))
+        for k, part in enumerate(np.array_split(np.arange(40), 2)):
+            idx = order[part]
+            folds.append(
+                {
+                    "model": "m",
+                    "fold": repeat * 2 + k,
+                    "test_index": idx.tolist(),
+                    "proba": P[part].tolist(),
+                    "y_pred": ["a"] * len(idx),
+                    "ece": expected_calibration_error(y[idx], P[part], labels=["a", "b"]),
+                    **dict.fromkeys(("accuracy", "precision", "recall", "f1"), 0.5),
+                    "training_seconds": 1.0,
+                }
+            )
+    cv = CVResult(folds=folds, labels=["a", "b"], y=y, n_splits=2)
+    got = pooled_calibration(cv, "m")
+    assert got["ece_pooled"] == pytest.approx(np.mean(pooled))
+    assert 0 < got["ece_floor"] < 1
+    assert summary_table(cv).loc["m", "ece_pooled"] == pytest.approx(np.mean(pooled))
+    folds[0]["proba"] = None
+    assert pooled_calibration(cv, "m") == {}

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 import torch
 
+from mer_core.errors import ParameterError
 from mer_core.evaluation.metrics import expected_calibration_error
 from mer_core.experiments import MODELS, build_estimator
 from mer_core.features.musical import musical_names
@@ -129,11 +130,12 @@ def test_recipe_models_fit_save_load_and_flag_novel_clips(name, tmp_path):
     X_test, _ = toy(16, seed=1)
     est = build_estimator(name, budget="tiny", random_state=0)
     if "n_jobs" in est.get_params():
-        est.set_params(n_jobs=1, progress=False, n_networks=2, epochs=1)
+        est.set_params(n_jobs=1, progress=False, n_networks=2, epochs=1, cross_fit=2)
     est.fit(X, y)
     if "n_networks" in est.get_params():
         net = getattr(est, est._net_attr)
         assert isinstance(net, NetworkEnsemble) and len(net.members) == 2
+        assert est.cross_fitted_
     proba = est.predict_proba(X_test)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
     loaded = load_model(save_model(est, tmp_path / "m"))
@@ -189,3 +191,117 @@ def test_repeated_cv_in_parallel_equals_sequential(tmp_path):
     a = pd.DataFrame(runs[1]["summary"]).set_index("model")[metrics]
     b = pd.DataFrame(runs[2]["summary"]).set_index("model")[metrics]
     pd.testing.assert_frame_equal(a, b)
+
+
+def _tagged(n=32, seed=0):
+    """Toy clips whose first two Mel bands carry the clip's number (-100 + i dB)."""
+    X, y = toy(n, seed=seed)
+    log_mel = X.log_mel.astype(np.float32)
+    log_mel[:, 0:2, :] = -100.0 + np.arange(n)[:, None, None]
+    X.log_mel = log_mel.astype(np.float16)
+    return X, y
+
+
+@pytest.mark.parametrize("name", ["cnn", "cnn_svm"])
+def test_cross_fitted_outputs_come_from_networks_that_never_saw_the_clip(name, monkeypatch):
+    import mer_core.models.training as training
+
+    X, y = _tagged(32)
+    est = build_estimator(name, budget="tiny", random_state=0)
+    est.set_params(cross_fit=4, n_jobs=1, progress=False)
+    trained, predicted = [], []
+    fit_network, outputs = type(est)._fit_network, training.network_outputs
+
+    def spy_fit(self, Xs, codes, seed):
+        trained.append(set(np.rint(Xs.log_mel[:, 0, 0].astype(np.float32) + 100).astype(int)))
+        return fit_network(self, Xs, codes, seed)
+
+    def spy_outputs(net, x, **kw):
+        predicted.append(set(np.rint(x[:, 0, 0] + 100).astype(int)))
+        return outputs(net, x, **kw)
+
+    monkeypatch.setattr(type(est), "_fit_network", spy_fit)
+    monkeypatch.setattr(training, "network_outputs", spy_outputs)
+    est.fit(X, y)
+    assert est.cross_fitted_ and len(trained) == 5  # 4 inner networks, then the full one
+    assert trained[-1] == set(range(32))
+    held_out = predicted[:4]
+    for seen, asked in zip(trained[:4], held_out, strict=True):
+        assert not seen & asked and seen | asked == set(range(32))
+    assert set().union(*held_out) == set(range(32))
+
+
+def test_cross_fitting_changes_the_probabilities_not_the_network():
+    X, y = toy(32)
+    fits = {
+        k: build_estimator("cnn", budget="tiny", random_state=0)
+        .set_params(cross_fit=k, n_jobs=1, progress=False)
+        .fit(X, y)
+        for k in (0, 4)
+    }
+    np.testing.assert_allclose(fits[0].decision_function(X), fits[4].decision_function(X))
+    assert fits[0].temperature_ == 1.0 and not fits[0].cross_fitted_
+    assert fits[4].temperature_ != 1.0 and fits[4].cross_fitted_
+    assert fits[4].network_seconds_ > fits[0].network_seconds_
+    with pytest.raises(ParameterError, match="cross_fit"):
+        build_estimator("cnn", budget="tiny").set_params(cross_fit=1).fit(X, y)
+    # too few clips per class for the inner folds: the network's own softmax
+    few = build_estimator("cnn", budget="tiny", random_state=0)
+    few.set_params(cross_fit=20, n_jobs=1, progress=False).fit(X, y)
+    assert not few.cross_fitted_ and few.temperature_ == 1.0
+
+
+def test_cross_fitted_networks_are_cached_and_reused(tmp_path):
+    X, y = toy(32)
+
+    def fit():
+        est = build_estimator("cnn_svm", budget="tiny", random_state=0, network_cache=tmp_path)
+        return est.set_params(cross_fit=3, n_jobs=1, progress=False).fit(X, y)
+
+    first = fit()
+    assert len(list(tmp_path.iterdir())) == 4 and not first.network_cached_
+    second = fit()
+    assert second.network_cached_
+    np.testing.assert_array_equal(first.predict_proba(X), second.predict_proba(X))
+
+
+@pytest.mark.parametrize("name", ["svm", "cnn_svm"])
+def test_musical_block_is_chosen_on_inner_folds(name, tmp_path):
+    X, y = toy(48, seed=2)
+    codes = np.unique(y, return_inverse=True)[1]
+    rng = np.random.default_rng(0)
+    X.lowlevel = rng.normal(size=X.lowlevel.shape)  # only noise here
+    X.chords = rng.normal(size=X.chords.shape)
+    informative = rng.normal(size=X.musical.shape)
+    informative[:, :8] += 3.0 * (codes[:, None] == np.arange(4).repeat(2)[None, :])
+    kw = {"use_texture": False} if name == "svm" else {"use_texture": False, "cross_fit": 0}
+    est = build_estimator(name, budget="tiny", random_state=0, **kw)
+    if name == "cnn_svm":
+        est.set_params(n_jobs=1, progress=False, use_embedding=False)
+    X.musical = informative
+    chosen = clone_fit(est, X, y)
+    assert chosen.use_musical_ and "musical" in chosen.input_shapes_
+    assert chosen.block_scores_["with musical"] > chosen.block_scores_["without musical"]
+    X.musical = rng.normal(size=X.musical.shape)
+    X.lowlevel = X.lowlevel + 3.0 * (codes[:, None] == np.arange(4)[None, :].repeat(2, 1)[:, :6])
+    dropped = clone_fit(est, X, y)
+    assert not dropped.use_musical_ and "musical" not in dropped.input_shapes_
+    assert not any(n in dropped.feature_names_ for n in musical_names())
+    proba = dropped.predict_proba(X)
+    X.musical = None  # the saved model no longer asks for the block
+    np.testing.assert_allclose(dropped.predict_proba(X), proba)
+    loaded = load_model(save_model(dropped, tmp_path / "m"))
+    np.testing.assert_allclose(loaded.predict_proba(X), proba, rtol=1e-6, atol=1e-9)
+    assert not loaded.use_musical_
+
+
+def clone_fit(est, X, y):
+    from sklearn.base import clone
+
+    return clone(est).fit(X, y)
+
+
+def test_use_musical_rejects_other_values():
+    X, y = toy(32)
+    with pytest.raises(ParameterError, match="use_musical"):
+        build_estimator("svm").set_params(use_musical="yes").fit(X, y)

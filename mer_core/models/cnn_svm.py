@@ -381,8 +381,9 @@ spec_augment
             )
             if choice == "without musical":  # drop the block (it sits last but text)
                 names = [names[i] for i in without]
-                Z, Zs = Z[:, without], Zs[:, without]
+                Z = Z[:, without]
                 self.scaler_ = StandardScaler().fit(Z)
+                Zs = self.scaler_.transform(Z)
                 fields = [f for f in fields if f != "musical"]
                 spans = {
                     b: [a - (hi - lo) * (a >= hi), e - (hi - lo) * (e > hi)]

@@ -250,8 +250,9 @@ class SVMClassifier(MerClassifier):
                 fields = [f for f in fields if f != "musical"]
                 feature_names = feature_names[:-width]
                 self._record_shapes(X, fields)
-                Z, Zs = Z[:, :-width], Zs[:, :-width]
+                Z = Z[:, :-width]
                 self.scaler_ = StandardScaler().fit(Z)
+                Zs = self.scaler_.transform(Z)
         else:
             self.C_, self.C_scores_, self.temperature_ = select_C(make, Zs, codes, grid, seed=seed)
         self.use_musical_ = "musical" in fields
