@@ -132,7 +132,7 @@ MODELS: dict[str, ModelSpec] = {
     "cnn_svm_embedding": ModelSpec(
         "cnn_svm_embedding",
         "CNNSVMClassifier",
-        {**_CNN_SVM, "cnn_output": "embedding"},
+        {**_CNN_SVM, "cnn_output": "embedding", "cross_fit": 0},
     ),
     "cnn_svm_no_texture": ModelSpec(
         "cnn_svm_no_texture",

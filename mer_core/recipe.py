@@ -119,6 +119,10 @@ CONFIGURATIONS_TRIED = (
     ),
     ("CNN-SVM fusion", "embedding vs output layer; in-sample vs cross-fitted; block weights"),
     ("CNN-SVM fusion", "cross-fitted outputs on 5 inner folds, fixed in advance (kept)"),
+    (
+        "CNN-SVM fusion",
+        "cross-fitted 128-value embeddings (hidden layers of different networks do not align)",
+    ),
     ("CNN-SVM fusion", "late fusion: RBF SVM and CNN probabilities averaged"),
     (
         "CNN input and training",

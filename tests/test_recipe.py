@@ -305,3 +305,11 @@ def test_use_musical_rejects_other_values():
     X, y = toy(32)
     with pytest.raises(ParameterError, match="use_musical"):
         build_estimator("svm").set_params(use_musical="yes").fit(X, y)
+
+
+def test_cross_fitting_refuses_hidden_layers_of_different_networks():
+    X, y = toy(32)
+    est = build_estimator("cnn_svm_embedding", budget="tiny").set_params(cross_fit=3)
+    with pytest.raises(ParameterError, match="logits"):
+        est.fit(X, y)
+    assert build_estimator("cnn_svm_embedding").cross_fit == 0

@@ -75,7 +75,9 @@ spec_augment
         (out-of-fold, one network per inner fold), like the outputs of the
         clips it will be asked about, instead of the far more separable
         outputs of clips the CNN has fitted; predictions still use the CNN
-        trained on all clips. Costs ``cross_fit`` extra networks.
+        trained on all clips. Costs ``cross_fit`` extra networks. Needs
+        ``cnn_output="logits"``: each network's hidden layer has its own
+        coordinates, while the output layers all score the same classes.
     C : float or sequence of float
         Regularisation of the linear SVM; a sequence is a grid searched by
         3-fold inner cross-validation on the training clips (``C_``,
@@ -297,9 +299,14 @@ spec_augment
             raise ParameterError(
                 f"cnn_output must be 'embedding' or 'logits', got {self.cnn_output!r}"
             )
+        blocks = self._blocks()
+        if self.cross_fit and self.cnn_output == "embedding" and "embedding" in blocks:
+            raise ParameterError(
+                f"cross_fit={self.cross_fit!r} needs cnn_output='logits': the hidden layers of "
+                "different networks do not share coordinates, their output layers do"
+            )
         X = as_clip_features(X)
         codes = self._targets(y, len(X))
-        blocks = self._blocks()
         who = type(self).__name__
         fields = self._fields()
         for f in fields:
