@@ -427,6 +427,7 @@ _REQUIRED = (
     "summary",
     "paired_tests",
     "confusion",
+    "selection",
     "data_fingerprint",
     "environment",
 )

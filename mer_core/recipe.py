@@ -65,6 +65,7 @@ __all__ = [
     "quadrant_table",
     "recipe_table",
     "recipe_verdict",
+    "selection_table",
 ]
 
 #: The project's targets for the development CV (mean macro-F1), set before the work.
@@ -225,6 +226,53 @@ def quadrant_table(record: dict, models=None) -> pd.DataFrame:
     table.index = [MODELS[m].title for m in models]
     table.columns.name = None
     return table
+
+
+def selection_table(record: dict, models=None) -> pd.DataFrame:
+    """What each of the paper's models chose on the inner folds of its training parts.
+
+    One row per model that chose anything: over the run's folds, how often the
+    musical descriptors were kept, the ``C`` chosen (value x folds), the
+    softmax temperature (median and range) and how many folds used
+    cross-fitted network outputs.
+
+    Examples
+    --------
+    >>> sel = {"svm": [{"fold": 0, "C": 1.0, "temperature": 0.5, "musical": True},
+    ...                {"fold": 1, "C": 2.0, "temperature": 0.7, "musical": False}]}
+    >>> selection_table({"selection": sel}).loc["SVM", "musical descriptors kept"]
+    '1 of 2 folds'
+    """
+    from mer_core.experiments import MODELS
+    from mer_core.names import PAPER_MODELS
+
+    chosen = record.get("selection") or {}
+    rows = []
+    for model in models or PAPER_MODELS:
+        folds = chosen.get(model)
+        if not folds:
+            continue
+        n = len(folds)
+        row = {"model": MODELS[model].title if model in MODELS else model}
+        if any("musical" in f for f in folds):
+            row["musical descriptors kept"] = (
+                f"{sum(bool(f.get('musical')) for f in folds)} of {n} folds"
+            )
+        Cs = pd.Series([f["C"] for f in folds if "C" in f])
+        if len(Cs):
+            row["C chosen"] = ", ".join(
+                f"{c:g} x{k}" for c, k in Cs.value_counts().sort_index().items()
+            )
+        temps = np.array([f["temperature"] for f in folds if "temperature" in f])
+        if len(temps):
+            row["temperature, median [range]"] = (
+                f"{np.median(temps):.2f} [{temps.min():.2f}, {temps.max():.2f}]"
+            )
+        row["cross-fitted folds"] = f"{sum(bool(f.get('cross_fitted')) for f in folds)} of {n}"
+        rows.append(row)
+    if not rows:
+        return pd.DataFrame()
+    return pd.DataFrame(rows).set_index("model")
 
 
 def calibration_table(record: dict) -> pd.DataFrame:

@@ -361,6 +361,12 @@ def test_evaluate_manifest_fits_every_step_on_the_training_fold_only(
 
     out = tmp_path / "run"
     _evaluate(corpus, cache, out, models=("svm", "cnn_svm"))
+    # every fold's inner-fold choices are in the record
+    chosen = json.loads((out / "results.json").read_text())["selection"]
+    assert set(chosen) == {"svm", "cnn_svm"}
+    for model, folds in chosen.items():
+        assert [f["fold"] for f in folds] == [0, 1, 2]
+        assert all("C" in f and "temperature" in f and "musical" in f for f in folds), model
     manifest = load_dataset(corpus, scheme="emotion")
     fs = extract_features(
         manifest["path"].tolist(),

@@ -28,6 +28,7 @@ __all__ = [
     "paired_tests",
     "per_class_table",
     "pooled_calibration",
+    "selections",
     "summary_table",
     "tidy_folds",
     "write_results",
@@ -100,6 +101,21 @@ def pooled_calibration(cv: CVResult, model: str) -> dict:
     return {"ece_pooled": float(np.mean(ece)), "ece_floor": float(np.mean(floor))}
 
 
+def selections(cv: CVResult) -> dict:
+    """What each model chose on the inner folds of every training part.
+
+    ``{model: [{"fold": k, "C": ..., "inner_f1": {...}, "temperature": ...,
+    "musical": ..., "block_inner_f1": {...}, "cross_fitted": ...}, ...]}`` in
+    fold order, for the models that chose anything (see
+    :func:`mer_core.evaluation.protocol.run_cv`'s ``selection``).
+    """
+    out: dict[str, list] = {}
+    for r in sorted(cv.folds, key=lambda r: (r["model"], r["fold"])):
+        if r.get("selection"):
+            out.setdefault(r["model"], []).append({"fold": r["fold"], **r["selection"]})
+    return {m: out[m] for m in cv.models() if m in out}
+
+
 def paired_tests(cv: CVResult, *, reference: str = "cnn_svm") -> pd.DataFrame:
     """The reference model against each other model, on the same folds.
 
@@ -164,7 +180,8 @@ VOLATILE = ("wall_seconds", "resumed_folds", "execution")
 def write_results(cv: CVResult, out_dir, *, record: dict, reference: str = "cnn_svm") -> dict:
     """Write ``folds.csv``, ``summary.csv``, ``per_class.csv``, ``paired_tests.csv``
     and ``results.json`` (the record: config, seed, versions, data fingerprint,
-    summary, tests and confusion matrices) into ``out_dir``; returns the JSON record."""
+    summary, tests, confusion matrices and what each model chose on inner folds)
+    into ``out_dir``; returns the JSON record."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     summary = summary_table(cv)
@@ -183,6 +200,7 @@ def write_results(cv: CVResult, out_dir, *, record: dict, reference: str = "cnn_
         "summary": summary.reset_index().to_dict(orient="records"),
         "paired_tests": tests.to_dict(orient="records"),
         "confusion": {m: confusion_matrix(cv, m).values.tolist() for m in cv.models()},
+        "selection": selections(cv),
         "resumed_folds": int(sum(r["resumed"] for r in cv.folds)),
     }
     # A resumed run that reproduces the stored record leaves the file untouched, so
