@@ -268,11 +268,19 @@ def selection_table(record: dict, models=None) -> pd.DataFrame:
             row["temperature, median [range]"] = (
                 f"{np.median(temps):.2f} [{temps.min():.2f}, {temps.max():.2f}]"
             )
-        row["cross-fitted folds"] = f"{sum(bool(f.get('cross_fitted')) for f in folds)} of {n}"
+        if any(f.get("cross_fitted") for f in folds):
+            row["cross-fitted folds"] = f"{sum(bool(f.get('cross_fitted')) for f in folds)} of {n}"
         rows.append(row)
     if not rows:
         return pd.DataFrame()
-    return pd.DataFrame(rows).set_index("model")
+    table = pd.DataFrame(rows).set_index("model")
+    order = [
+        "musical descriptors kept",
+        "C chosen",
+        "temperature, median [range]",
+        "cross-fitted folds",
+    ]
+    return table[[c for c in order if c in table]].fillna("")
 
 
 def calibration_table(record: dict) -> pd.DataFrame:
