@@ -322,6 +322,7 @@ def test_evaluate_manifest_fits_every_step_on_the_training_fold_only(
     from sklearn.svm import SVC, LinearSVC
 
     import mer_core.models.cnn_svm as cnn_svm_mod
+    import mer_core.models.fusion as fusion_mod
     import mer_core.models.svm as svm_mod
     import mer_core.models.training as training
     from mer_core.extract import FeatureConfig, extract_features
@@ -355,7 +356,7 @@ def test_evaluate_manifest_fits_every_step_on_the_training_fold_only(
     monkeypatch.setattr(training, "train_network", train_network)
     for mod in (cnn_svm_mod, svm_mod):
         monkeypatch.setattr(mod, "fit_support", fit_support)
-        monkeypatch.setattr(mod, "StandardScaler", SpyScaler)
+    monkeypatch.setattr(fusion_mod, "StandardScaler", SpyScaler)  # the SVMs' scalers
     monkeypatch.setattr(cnn_svm_mod, "LinearSVC", spy_svm(LinearSVC))
     monkeypatch.setattr(svm_mod, "SVC", spy_svm(SVC))
 

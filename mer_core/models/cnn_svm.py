@@ -30,7 +30,6 @@ those of unseen clips, so the SVM learns to trust them more than it should;
 from __future__ import annotations
 
 import numpy as np
-from sklearn.preprocessing import StandardScaler
 from sklearn.svm import LinearSVC
 from sklearn.utils.validation import check_is_fitted
 
@@ -42,10 +41,9 @@ from mer_core.models.fusion import (
     TextEncoder,
     chord_columns,
     fit_support,
+    fit_svm_inputs,
     make_screener,
     musical_mode,
-    select_blocks,
-    select_C,
     texture_block,
 )
 from mer_core.validation import check_bool, check_positive_int
@@ -369,36 +367,26 @@ spec_augment
             spans[block] = [start, start + part.shape[1]]
             start += part.shape[1]
         Z = np.hstack(parts)
-        self.scaler_ = StandardScaler().fit(Z)
-        Zs = self.scaler_.transform(Z)
 
         def make(C):
             return LinearSVC(C=C, max_iter=self.svm_max_iter, random_state=seed)
 
-        self.block_scores_ = {}
+        optional = None
         if musical_mode(self.use_musical) == "select":
+            optional = ("musical", *spans["musical"])
+        fit = fit_svm_inputs(make, Z, codes, grid, seed=seed, optional=optional)
+        self.scaler_, Zs = fit["scaler"], fit["Zs"]
+        self.C_, self.C_scores_ = fit["C"], fit["C_scores"]
+        self.temperature_, self.block_scores_ = fit["temperature"], fit["block_scores"]
+        if len(fit["keep"]) < Z.shape[1]:  # the musical block was dropped
             lo, hi = spans["musical"]
-            without = np.r_[0:lo, hi : Zs.shape[1]]
-            choice, self.C_, self.C_scores_, self.temperature_, self.block_scores_ = select_blocks(
-                make,
-                {"without musical": Zs[:, without], "with musical": Zs},
-                codes,
-                grid,
-                seed=seed,
-            )
-            if choice == "without musical":  # drop the block (it sits last but text)
-                names = [names[i] for i in without]
-                Z = Z[:, without]
-                self.scaler_ = StandardScaler().fit(Z)
-                Zs = self.scaler_.transform(Z)
-                fields = [f for f in fields if f != "musical"]
-                spans = {
-                    b: [a - (hi - lo) * (a >= hi), e - (hi - lo) * (e > hi)]
-                    for b, (a, e) in spans.items()
-                    if b != "musical"
-                }
-        else:
-            self.C_, self.C_scores_, self.temperature_ = select_C(make, Zs, codes, grid, seed=seed)
+            names = [names[i] for i in fit["keep"]]
+            fields = [f for f in fields if f != "musical"]
+            spans = {
+                b: [a - (hi - lo) * (a >= hi), e - (hi - lo) * (e > hi)]
+                for b, (a, e) in spans.items()
+                if b != "musical"
+            }
         self.use_musical_ = "musical" in spans
         self._record_shapes(X, fields)
         self.blocks_ = spans

@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_selection import SelectorMixin
+from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
 from mer_core.errors import MerError, ParameterError
@@ -32,6 +33,7 @@ __all__ = [
     "FixedSelector",
     "TextEncoder",
     "chord_columns",
+    "fit_svm_inputs",
     "fit_temperature",
     "make_screener",
     "mfcc_stats",
@@ -136,6 +138,50 @@ def _inner_scores(make, Z: np.ndarray, y: np.ndarray, grid, *, seed: int, n_spli
             f1.append(f1_score(y[va], D[va].argmax(axis=1), average="macro"))
         scores[C], decisions[C] = float(np.mean(f1)), D
     return scores, decisions
+
+
+def fit_svm_inputs(make, Z: np.ndarray, y: np.ndarray, grid, *, seed: int, optional=None):
+    """Standardise a design matrix and choose, on inner folds, ``C`` and an optional block.
+
+    ``optional`` is None or ``(name, lo, hi)``: the columns ``[lo, hi)`` of a
+    block that stays only if it raises the inner macro-F1
+    (:func:`select_blocks`, candidates ``"without <name>"`` and ``"with <name>"``);
+    without it, :func:`select_C`. A dropped block's columns leave the matrix
+    and the scaler is fitted again on what remains.
+
+    Returns
+    -------
+    dict
+        ``scaler`` (fitted on the kept columns), ``Zs`` (the kept columns,
+        standardised), ``keep`` (indices of the kept columns of ``Z``), ``C``,
+        ``C_scores``, ``temperature`` and ``block_scores`` (empty without
+        ``optional``).
+    """
+    scaler = StandardScaler().fit(Z)
+    Zs = scaler.transform(Z)
+    keep = np.arange(Z.shape[1])
+    if optional is None:
+        C, report, temperature = select_C(make, Zs, y, grid, seed=seed)
+        blocks = {}
+    else:
+        name, lo, hi = optional
+        without = np.r_[0:lo, hi : Z.shape[1]]
+        choice, C, report, temperature, blocks = select_blocks(
+            make, {f"without {name}": Zs[:, without], f"with {name}": Zs}, y, grid, seed=seed
+        )
+        if choice == f"without {name}":
+            keep = without
+            scaler = StandardScaler().fit(Z[:, keep])
+            Zs = scaler.transform(Z[:, keep])
+    return {
+        "scaler": scaler,
+        "Zs": Zs,
+        "keep": keep,
+        "C": C,
+        "C_scores": report,
+        "temperature": temperature,
+        "block_scores": blocks,
+    }
 
 
 def select_C(make, Z: np.ndarray, y: np.ndarray, grid, *, seed: int, n_splits: int = 3):

@@ -18,7 +18,6 @@ decision values.
 from __future__ import annotations
 
 import numpy as np
-from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 from sklearn.utils.validation import check_is_fitted
 
@@ -29,12 +28,11 @@ from mer_core.models.fusion import (
     C_grid,
     chord_columns,
     fit_support,
+    fit_svm_inputs,
     make_screener,
     mfcc_stats,
     mfcc_stats_names,
     musical_mode,
-    select_blocks,
-    select_C,
     texture_block,
 )
 from mer_core.validation import check_bool, check_positive_int
@@ -230,31 +228,21 @@ class SVMClassifier(MerClassifier):
             feature_names += X.column_names("musical")
         self._record_shapes(X, fields)
         Z = self._design(X)
-        self.scaler_ = StandardScaler().fit(Z)
-        Zs = self.scaler_.transform(Z)
 
         def make(C):
             return SVC(C=C, kernel=self.kernel, gamma=self.gamma, decision_function_shape="ovr")
 
-        self.block_scores_ = {}
-        if musical_mode(self.use_musical) == "select":
-            width = X.musical.shape[1]  # the musical block is the design's last
-            choice, self.C_, self.C_scores_, self.temperature_, self.block_scores_ = select_blocks(
-                make,
-                {"without musical": Zs[:, :-width], "with musical": Zs},
-                codes,
-                grid,
-                seed=seed,
-            )
-            if choice == "without musical":
-                fields = [f for f in fields if f != "musical"]
-                feature_names = feature_names[:-width]
-                self._record_shapes(X, fields)
-                Z = Z[:, :-width]
-                self.scaler_ = StandardScaler().fit(Z)
-                Zs = self.scaler_.transform(Z)
-        else:
-            self.C_, self.C_scores_, self.temperature_ = select_C(make, Zs, codes, grid, seed=seed)
+        optional = None
+        if musical_mode(self.use_musical) == "select":  # the design's last block
+            optional = ("musical", Z.shape[1] - X.musical.shape[1], Z.shape[1])
+        fit = fit_svm_inputs(make, Z, codes, grid, seed=seed, optional=optional)
+        self.scaler_, Zs = fit["scaler"], fit["Zs"]
+        self.C_, self.C_scores_ = fit["C"], fit["C_scores"]
+        self.temperature_, self.block_scores_ = fit["temperature"], fit["block_scores"]
+        if len(fit["keep"]) < Z.shape[1]:  # the musical block was dropped
+            fields = [f for f in fields if f != "musical"]
+            feature_names = [feature_names[i] for i in fit["keep"]]
+            self._record_shapes(X, fields)
         self.use_musical_ = "musical" in fields
         self.svm_ = make(self.C_).fit(Zs, codes)
         self.feature_names_ = feature_names
