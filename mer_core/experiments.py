@@ -53,6 +53,7 @@ __all__ = [
     "build_estimator",
     "evaluate_manifest",
     "networks_per_fit",
+    "artist_groups",
 ]
 
 
@@ -282,6 +283,28 @@ def build_estimator(
     return est.set_params(**params)
 
 
+def artist_groups(manifest) -> np.ndarray | None:
+    """The artist of each clip, when every clip has one and some artist has several.
+
+    What the outer folds and the models' inner folds are grouped by (None:
+    every clip is its own group).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> artist_groups(pd.DataFrame({"artist": ["a", "b", "a"]})).tolist()
+    ['a', 'b', 'a']
+    >>> artist_groups(pd.DataFrame({"artist": ["a", "b", None]})) is None
+    True
+    """
+    if "artist" not in manifest:
+        return None
+    artists = manifest["artist"]
+    if not (artists.notna().all() and artists.nunique() < len(manifest)):
+        return None
+    return artists.astype(str).to_numpy()
+
+
 def _repeat_dir(out_dir: Path, r: int) -> Path:
     return out_dir if r == 0 else out_dir / "repeats" / f"repeat{r}"
 
@@ -377,15 +400,15 @@ def evaluate_manifest(
         raise MerError("no clip could be read; see the failures report")
     rows = manifest.iloc[keep].reset_index(drop=True)
     y = rows["label"].astype(str).to_numpy()
-    artists = rows["artist"] if "artist" in rows else None
-    grouped = artists is not None and artists.notna().all() and artists.nunique() < len(rows)
-    groups = artists.astype(str).to_numpy() if grouped else None
+    groups = artist_groups(rows)
 
     records, fingerprints, cv_all = [], {}, None
     for overrides, names in by_features.items():
         fs = feature_sets[overrides]
         pos = np.searchsorted(fs.index, keep)
         X = fs[pos]
+        if groups is not None:  # the models' inner folds are artist-grouped too
+            X = X.with_groups(groups)
         if use_text:
             X = X.with_text([t if isinstance(t, str) else "" for t in rows["text"]])
         fingerprints[",".join(names)] = fs.fingerprint()
@@ -443,8 +466,8 @@ def evaluate_manifest(
         "seed": seed,
         "n_splits": n_splits,
         "n_repeats": n_repeats,
-        "grouped_by_artist": bool(grouped),
-        "n_artists": int(artists.nunique()) if grouped else None,
+        "grouped_by_artist": groups is not None,
+        "n_artists": None if groups is None else len(set(groups.tolist())),
         "feature_config": base.to_dict(),
         "data_fingerprint": fingerprints,
         "n_manifest": int(len(manifest)),

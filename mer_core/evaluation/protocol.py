@@ -39,7 +39,7 @@ from mer_core.evaluation.metrics import classification_metrics, expected_calibra
 from mer_core.io import atomic_write_json, json_digest
 from mer_core.names import METRICS
 
-__all__ = ["CVResult", "make_folds", "run_cv"]
+__all__ = ["CVResult", "inner_folds", "make_folds", "run_cv"]
 
 
 def make_folds(y, *, groups=None, n_splits: int = 5, seed: int = 0) -> list:
@@ -52,8 +52,6 @@ def make_folds(y, *, groups=None, n_splits: int = 5, seed: int = 0) -> list:
     >>> len(folds), sorted(len(te) for _, te in folds)
     (5, [4, 4, 4, 4, 4])
     """
-    from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
-
     y = np.asarray(y)
     if isinstance(n_splits, bool) or not isinstance(n_splits, int) or n_splits < 2:
         raise ParameterError(f"n_splits must be an integer >= 2, got {n_splits!r}")
@@ -66,12 +64,61 @@ def make_folds(y, *, groups=None, n_splits: int = 5, seed: int = 0) -> list:
         groups = np.asarray(groups)
         if len(groups) != len(y):
             raise MerError(f"groups has {len(groups)} entries for {len(y)} clips")
+    return _stratified_folds(y, n_splits=n_splits, seed=seed, groups=groups)
+
+
+def _stratified_folds(y: np.ndarray, *, n_splits: int, seed: int, groups=None) -> list:
+    from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
+
+    if groups is not None:
         splitter = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
-        folds = list(splitter.split(np.zeros(len(y)), y, groups))
+        folds = splitter.split(np.zeros(len(y)), y, groups)
     else:
         splitter = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed)
-        folds = list(splitter.split(np.zeros(len(y)), y))
+        folds = splitter.split(np.zeros(len(y)), y)
     return [(np.sort(tr), np.sort(te)) for tr, te in folds]
+
+
+def inner_folds(y, *, n_splits: int, seed: int, groups=None) -> list | None:
+    """Stratified folds of a training part, keeping each group's clips together.
+
+    The folds a model cuts inside ``fit`` (to choose ``C`` and the optional
+    blocks, to cross-fit its networks), cut as :func:`make_folds` cuts the
+    outer ones: with ``groups`` (the artists) no group is on both sides, so
+    what the inner folds reward is what the outer artist-grouped evaluation
+    (and music by new artists) rewards.
+
+    Returns
+    -------
+    list of (np.ndarray, np.ndarray) or None
+        ``[(train_idx, test_idx)]`` with sorted indices; None when the clips
+        cannot be split so: a class with fewer than ``n_splits`` clips, fewer
+        than ``n_splits`` groups, or a fold whose training part misses a class.
+
+    Examples
+    --------
+    >>> y = [0, 1] * 6
+    >>> groups = ["a", "a", "b", "b", "c", "c", "d", "d", "e", "e", "f", "f"]
+    >>> folds = inner_folds(y, n_splits=3, seed=0, groups=groups)
+    >>> all(not {groups[i] for i in tr} & {groups[i] for i in te} for tr, te in folds)
+    True
+    >>> inner_folds(y, n_splits=3, seed=0, groups=["a", "b"] * 6) is None
+    True
+    """
+    y = np.asarray(y)
+    classes, counts = np.unique(y, return_counts=True)
+    if counts.min() < n_splits:
+        return None
+    if groups is not None:
+        groups = np.asarray(groups)
+        if len(groups) != len(y):
+            raise MerError(f"groups has {len(groups)} entries for {len(y)} clips")
+        if len(np.unique(groups)) < n_splits:
+            return None
+    folds = _stratified_folds(y, n_splits=n_splits, seed=int(seed) % 2**32, groups=groups)
+    if any(len(te) == 0 or len(np.unique(y[tr])) < len(classes) for tr, te in folds):
+        return None
+    return folds
 
 
 @dataclass
@@ -247,7 +294,7 @@ def _fold_key(name, model, fold, train, test, *, data, seed, data_key) -> str:
             "data": data,
             "data_key": data_key,
             "versions": package_versions(_FOLD_VERSIONS),
-            "format": 3,
+            "format": 4,
         },
         length=32,
     )

@@ -36,6 +36,11 @@ provenance         meaning
 ``n_computed``     (clip, group) results computed rather than read from the cache
 =================  ======================================================================
 
+``groups`` (one string per clip, usually the artist; set by :meth:`ClipFeatures.with_groups`)
+is not a feature: it tells the models which clips belong together, so that the
+inner folds a model cuts inside ``fit`` (to choose ``C``, to cross-fit its
+networks) keep each group's clips on one side, as the outer artist-grouped folds do.
+
 ``ClipFeatures`` behaves like a one-dimensional array of clips for
 scikit-learn: ``len(X)``, ``X.shape == (n,)`` and ``X[idx]`` (an index array,
 a boolean mask or a slice) give a new ``ClipFeatures`` holding those clips,
@@ -62,7 +67,7 @@ _NAME_FIELDS = {"lowlevel_names": "lowlevel", "chord_names": "chords"}
 #: Fields a ``dict`` given as ``X`` may hold (the features, not their provenance).
 _DICT_FIELDS = (*ARRAY_FIELDS, "text", "valid_frames", *_NAME_FIELDS)
 #: Per-clip provenance, cut with the clips.
-_CLIP_PROVENANCE = ("paths", "index", "digests", "n_valid")
+_CLIP_PROVENANCE = ("paths", "index", "digests", "n_valid", "groups")
 
 
 def _check_array(name: str, value):
@@ -137,6 +142,10 @@ class ClipFeatures:
     n_valid : sequence of int, optional
         Samples of real audio per clip; with ``config`` and a ``log_mel`` or
         ``mfcc`` field it gives ``valid_frames`` (``1 + n_valid // hop_length``).
+    groups : sequence of str, optional
+        The group of each clip (its artist): inner folds inside a model's
+        ``fit`` never split a group
+        (:func:`~mer_core.evaluation.protocol.inner_folds`).
     failures : list of dict, optional
         ``{"path", "error"}`` of each file extraction left out.
     n_computed : int
@@ -175,6 +184,7 @@ class ClipFeatures:
         index: Sequence[int] | None = None,
         digests: Sequence[str] | None = None,
         n_valid: Sequence[int] | None = None,
+        groups: Sequence[str] | None = None,
         failures: list | None = None,
         n_computed: int = 0,
     ):
@@ -218,7 +228,8 @@ class ClipFeatures:
         self.text = text
         self._n = n
         self.config = config
-        for name, value in zip(_CLIP_PROVENANCE, (paths, index, digests, n_valid), strict=True):
+        per_clip = (paths, index, digests, n_valid, groups)
+        for name, value in zip(_CLIP_PROVENANCE, per_clip, strict=True):
             setattr(self, name, _per_clip(name, value, n))
         self.failures = list(failures or [])
         self.n_computed = int(n_computed)
@@ -357,6 +368,20 @@ class ClipFeatures:
         out.text = ClipFeatures(text=text).text
         if len(out.text) != self._n:
             raise MerError(f"text has {len(out.text)} entries for {self._n} clips")
+        return out
+
+    def with_groups(self, groups: Sequence[str]) -> ClipFeatures:
+        """The same clips with the group (artist) of each clip, kept together by inner folds.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> X = ClipFeatures(chords=np.zeros((3, 2))).with_groups(["a", "b", "a"])
+        >>> X[[2, 1]].groups
+        ['a', 'b']
+        """
+        out = self[:]
+        out.groups = _per_clip("groups", groups, self._n)
         return out
 
     def fingerprint(self) -> str:

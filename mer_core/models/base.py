@@ -451,7 +451,9 @@ class NetworkMixin:
         """:meth:`_fit_network`, plus out-of-fold outputs of the training clips.
 
         With ``cross_fit = k`` (0: off), the training clips are split into
-        ``k`` stratified inner folds; each fold's clips are predicted by a
+        ``k`` stratified inner folds (artist-grouped when ``X.groups`` says
+        who made each clip: :func:`~mer_core.evaluation.protocol.inner_folds`);
+        each fold's clips are predicted by a
         network trained (or loaded from ``network_cache``) on the other
         folds, with its own seed. These out-of-fold outputs are what a
         network says about music it has not heard, unlike the outputs of the
@@ -459,13 +461,12 @@ class NetworkMixin:
         predicts). ``network_seconds_`` then counts every network,
         ``network_cached_`` is True only if all were loaded, and
         ``cross_fitted_`` says whether out-of-fold outputs were made (not when
-        a class has fewer than ``k`` clips).
+        a class has fewer than ``k`` clips, or there are fewer than ``k`` groups).
 
         Returns (network, pooled maps, pooled real frames, out-of-fold
         ``{"logits", "embedding"}`` or None).
         """
-        from sklearn.model_selection import StratifiedKFold
-
+        from mer_core.evaluation.protocol import inner_folds
         from mer_core.models.networks import network_input
         from mer_core.models.training import network_outputs
 
@@ -473,10 +474,10 @@ class NetworkMixin:
         if k != 0 and (check_positive_int(k, "cross_fit") < 2):
             raise ParameterError(f"cross_fit must be 0 (off) or at least 2, got {k!r}")
         oof, seconds, cached = None, 0.0, True
-        if k and np.bincount(codes).min() >= k:
+        folds = inner_folds(codes, n_splits=k, seed=seed, groups=X.groups) if k else None
+        if folds is not None:
             key = network_input(self.architecture)
-            splitter = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed % 2**32)
-            for j, (tr, va) in enumerate(splitter.split(np.zeros(len(codes)), codes)):
+            for j, (tr, va) in enumerate(folds):
                 inner_seed = int((seed + 104729 * (j + 1)) % 2**31)
                 torch_seed(inner_seed)
                 net, _, _ = self._fit_network(X[tr], codes[tr], inner_seed)

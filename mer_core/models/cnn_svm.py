@@ -374,7 +374,7 @@ spec_augment
         optional = None
         if musical_mode(self.use_musical) == "select":
             optional = ("musical", *spans["musical"])
-        fit = fit_svm_inputs(make, Z, codes, grid, seed=seed, optional=optional)
+        fit = fit_svm_inputs(make, Z, codes, grid, seed=seed, optional=optional, groups=X.groups)
         self.scaler_, Zs = fit["scaler"], fit["Zs"]
         self.C_, self.C_scores_ = fit["C"], fit["C_scores"]
         self.temperature_, self.block_scores_ = fit["temperature"], fit["block_scores"]

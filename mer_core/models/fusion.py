@@ -121,17 +121,15 @@ def musical_mode(value) -> str:
     return "on" if value else "off"
 
 
-def _inner_scores(make, Z: np.ndarray, y: np.ndarray, grid, *, seed: int, n_splits: int):
+def _inner_scores(make, Z: np.ndarray, y: np.ndarray, grid, folds):
     """Inner-fold mean macro-F1 and out-of-fold decision values of each ``C``."""
     from sklearn.metrics import f1_score
-    from sklearn.model_selection import StratifiedKFold
 
     n_classes = len(np.unique(y))
-    splitter = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed)
     scores, decisions = {}, {}
     for C in grid:
         f1, D = [], np.zeros((len(y), n_classes))
-        for tr, va in splitter.split(Z, y):
+        for tr, va in folds:
             model = make(C).fit(Z[tr], y[tr])
             d = model.decision_function(Z[va])
             D[va] = np.column_stack([-d / 2, d / 2]) if d.ndim == 1 else d
@@ -140,14 +138,17 @@ def _inner_scores(make, Z: np.ndarray, y: np.ndarray, grid, *, seed: int, n_spli
     return scores, decisions
 
 
-def fit_svm_inputs(make, Z: np.ndarray, y: np.ndarray, grid, *, seed: int, optional=None):
+def fit_svm_inputs(
+    make, Z: np.ndarray, y: np.ndarray, grid, *, seed: int, optional=None, groups=None
+):
     """Standardise a design matrix and choose, on inner folds, ``C`` and an optional block.
 
     ``optional`` is None or ``(name, lo, hi)``: the columns ``[lo, hi)`` of a
     block that stays only if it raises the inner macro-F1
     (:func:`select_blocks`, candidates ``"without <name>"`` and ``"with <name>"``);
     without it, :func:`select_C`. A dropped block's columns leave the matrix
-    and the scaler is fitted again on what remains.
+    and the scaler is fitted again on what remains. ``groups`` (the artist of
+    each row, or None) keeps each group inside one inner fold.
 
     Returns
     -------
@@ -161,13 +162,18 @@ def fit_svm_inputs(make, Z: np.ndarray, y: np.ndarray, grid, *, seed: int, optio
     Zs = scaler.transform(Z)
     keep = np.arange(Z.shape[1])
     if optional is None:
-        C, report, temperature = select_C(make, Zs, y, grid, seed=seed)
+        C, report, temperature = select_C(make, Zs, y, grid, seed=seed, groups=groups)
         blocks = {}
     else:
         name, lo, hi = optional
         without = np.r_[0:lo, hi : Z.shape[1]]
         choice, C, report, temperature, blocks = select_blocks(
-            make, {f"without {name}": Zs[:, without], f"with {name}": Zs}, y, grid, seed=seed
+            make,
+            {f"without {name}": Zs[:, without], f"with {name}": Zs},
+            y,
+            grid,
+            seed=seed,
+            groups=groups,
         )
         if choice == f"without {name}":
             keep = without
@@ -184,13 +190,17 @@ def fit_svm_inputs(make, Z: np.ndarray, y: np.ndarray, grid, *, seed: int, optio
     }
 
 
-def select_C(make, Z: np.ndarray, y: np.ndarray, grid, *, seed: int, n_splits: int = 3):
+def select_C(
+    make, Z: np.ndarray, y: np.ndarray, grid, *, seed: int, n_splits: int = 3, groups=None
+):
     """Pick ``C`` by inner cross-validation on the training rows, and calibrate.
 
     ``make(C)`` returns an unfitted classifier with a ``decision_function``;
     ``Z`` is the standardised training matrix. Each ``C`` of ``grid`` is scored
-    by the mean macro-F1 over ``n_splits`` stratified folds of the training rows
-    (never the test fold of an outer evaluation); ties go to the smaller ``C``
+    by the mean macro-F1 over ``n_splits`` stratified folds of the training rows,
+    never the test fold of an outer evaluation (with ``groups``, each group's
+    rows stay in one fold: :func:`~mer_core.features.container.inner_folds`);
+    ties go to the smaller ``C``
     (the stronger regularisation). The out-of-fold decision values of the
     chosen ``C`` then fix the softmax temperature (:func:`fit_temperature`),
     so the model's probabilities are calibrated on clips it was not fitted on.
@@ -203,12 +213,14 @@ def select_C(make, Z: np.ndarray, y: np.ndarray, grid, *, seed: int, n_splits: i
         rows are too few for inner folds).
     """
     _, C, report, temperature, _ = select_blocks(
-        make, {"": Z}, y, grid, seed=seed, n_splits=n_splits
+        make, {"": Z}, y, grid, seed=seed, n_splits=n_splits, groups=groups
     )
     return C, report, temperature
 
 
-def select_blocks(make, candidates: dict, y: np.ndarray, grid, *, seed: int, n_splits: int = 3):
+def select_blocks(
+    make, candidates: dict, y: np.ndarray, grid, *, seed: int, n_splits: int = 3, groups=None
+):
     """Pick one of several feature sets and its ``C`` on the same inner folds.
 
     ``candidates`` maps a name to a standardised training matrix (same rows,
@@ -224,8 +236,9 @@ def select_blocks(make, candidates: dict, y: np.ndarray, grid, *, seed: int, n_s
         The chosen candidate, its ``C``, ``{"C": inner macro-F1}`` of the
         chosen candidate (empty for a single ``C``), the temperature, and
         ``{candidate: best inner macro-F1}`` (empty for a single candidate).
-        With too few training rows for inner folds: the first candidate, the
-        smallest ``C``, ``{}``, 1.0, ``{}``.
+        When the rows cannot be cut into inner folds (too few clips of a
+        class, too few groups): the first candidate, the smallest ``C``,
+        ``{}``, 1.0, ``{}``.
 
     Examples
     --------
@@ -239,16 +252,16 @@ def select_blocks(make, candidates: dict, y: np.ndarray, grid, *, seed: int, n_s
     >>> choice[0]
     'signal'
     """
+    from mer_core.evaluation.protocol import inner_folds
+
     grid = sorted(float(c) for c in grid)
     names = list(candidates)
-    _, counts = np.unique(y, return_counts=True)
-    if counts.min() < n_splits:
+    folds = inner_folds(y, n_splits=n_splits, seed=seed, groups=groups)
+    if folds is None:
         return names[0], grid[0], {}, 1.0, {}
     best, results = None, {}
     for name in names:
-        scores, decisions = _inner_scores(
-            make, candidates[name], y, grid, seed=seed, n_splits=n_splits
-        )
+        scores, decisions = _inner_scores(make, candidates[name], y, grid, folds)
         results[name] = (scores, decisions)
         for C in grid:
             key = (round(scores[C], 10), -names.index(name), -C)
