@@ -22,6 +22,7 @@ __all__ = [
     "atomic_write_json",
     "check_output",
     "file_digest",
+    "folder_mode",
     "json_digest",
     "not_regular_file",
 ]
@@ -32,6 +33,20 @@ def _umask() -> int:
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
+
+
+def folder_mode() -> int:
+    """The permissions ``mkdir`` would give a new folder under the process's umask.
+
+    For folders made private by :func:`tempfile.mkdtemp` (0700) and then
+    published by a rename: they get the same permissions as any other folder.
+
+    Examples
+    --------
+    >>> folder_mode() == 0o777 & ~_umask()
+    True
+    """
+    return 0o777 & ~_umask()
 
 
 def not_regular_file(path) -> str | None:

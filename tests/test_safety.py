@@ -185,6 +185,17 @@ def test_atomic_writes_honour_the_umask(tmp_path, umask022):
     assert _mode(atomic_write_bytes(tmp_path / "b.bin", b"x")) == 0o600
 
 
+def test_saved_model_folders_honour_the_umask(tmp_path, umask022):
+    from mer_core.models import SVMClassifier, save_model
+
+    rng = np.random.default_rng(0)
+    X = {"lowlevel": rng.normal(size=(12, 3))}
+    clf = SVMClassifier(use_mfcc_stats=False).fit(X, np.repeat(["a", "b"], 6))
+    assert _mode(save_model(clf, tmp_path / "public")) == 0o755
+    os.umask(0o077)
+    assert _mode(save_model(clf, tmp_path / "private")) == 0o700
+
+
 def test_feature_outputs_and_cache_entries_are_0644(src, tmp_path, umask022):
     out, cache = tmp_path / "out" / "f.npz", tmp_path / "cache"
     assert cli_main(["features", str(src), "--out", str(out), "--cache-dir", str(cache),

@@ -58,7 +58,7 @@ import numpy as np
 
 from mer_core.environment import package_versions
 from mer_core.errors import MerError
-from mer_core.io import file_digest
+from mer_core.io import file_digest, folder_mode
 
 __all__ = ["FORMAT_VERSION", "load_model", "save_model"]
 
@@ -375,7 +375,7 @@ def save_model(
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     old = None
     try:
-        os.chmod(tmp, 0o755)
+        os.chmod(tmp, folder_mode())
         with open(tmp / "arrays.npz", "wb") as fh:
             np.savez(fh, **arrays)
         config["files"]["arrays.npz"] = file_digest(tmp / "arrays.npz")
