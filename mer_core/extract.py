@@ -60,7 +60,7 @@ from mer_core.audio import DEFAULT_SR, check_duration, fix_length, load_audio
 from mer_core.errors import AudioError, MerError, ParameterError
 from mer_core.features.container import ClipFeatures
 from mer_core.io import atomic_path, file_digest, json_digest, not_regular_file
-from mer_core.validation import check_number, check_positive_int
+from mer_core.validation import check_n_jobs, check_number, check_positive_int
 
 __all__ = [
     "GROUPS",
@@ -491,8 +491,7 @@ def extract_features(
     from mer_core.cluster import map_tasks, sample_paths
 
     groups = _check_groups(groups)
-    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0:
-        raise ParameterError(f"n_jobs must be a non-zero integer, got {n_jobs!r}")
+    n_jobs = check_n_jobs(n_jobs)
     paths = [str(p) for p in paths]
     cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     results = map_tasks(

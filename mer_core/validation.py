@@ -23,6 +23,7 @@ from mer_core.errors import ParameterError
 __all__ = [
     "check_bool",
     "check_int",
+    "check_n_jobs",
     "check_number",
     "check_positive",
     "check_positive_int",
@@ -103,6 +104,23 @@ def check_positive_int(value, name: str, *, allow_none: bool = False):
     mer_core.errors.ParameterError: n_fft must be a positive integer, got 0
     """
     return check_int(value, name, low=1, allow_none=allow_none)
+
+
+def check_n_jobs(value, name: str = "n_jobs") -> int:
+    """``value`` as a number of parallel workers: a non-zero ``int`` (-1: all cores).
+
+    Examples
+    --------
+    >>> check_n_jobs(-1)
+    -1
+    >>> check_n_jobs(0)
+    Traceback (most recent call last):
+    ...
+    mer_core.errors.ParameterError: n_jobs must be a non-zero integer (-1: all cores), got 0
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value == 0:
+        raise ParameterError(f"{name} must be a non-zero integer (-1: all cores), got {value!r}")
+    return int(value)
 
 
 def _describe(low, high, closed: str) -> str:

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import functools
 import json
-import numbers
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,7 +55,7 @@ from mer_core.synth.cues import LABEL_NOISE, LATENT_SD, _check_va, draw_cues
 from mer_core.synth.render import SR, master, render_score, resolve_renderer, to_pcm16, wav_bytes
 from mer_core.synth.seeds import clip_streams
 from mer_core.synth.sizes import CorpusSize, check_duration, class_counts, get_corpus_size
-from mer_core.validation import check_int
+from mer_core.validation import check_int, check_n_jobs
 
 __all__ = [
     "SYNTH_VERSION",
@@ -120,12 +119,6 @@ class Clip:
 # ---------------------------------------------------------------- validation
 def _check_seed(seed) -> int:
     return check_int(seed, "seed", low=0)
-
-
-def _check_n_jobs(n_jobs) -> int:
-    if isinstance(n_jobs, bool) or not isinstance(n_jobs, numbers.Integral) or n_jobs == 0:
-        raise ParameterError(f"n_jobs must be a non-zero integer (-1: all cores), got {n_jobs!r}")
-    return int(n_jobs)
 
 
 def _resolve(scheme, n_per_class, size, duration):
@@ -460,7 +453,7 @@ def generate_corpus(
 
     sch, prof, counts, target = _resolve(scheme, n_per_class, size, duration)
     seed = _check_seed(seed)
-    n_jobs = _check_n_jobs(n_jobs)
+    n_jobs = check_n_jobs(n_jobs)
     name = resolve_renderer(renderer)
     out = Path(out_dir)
     try:
