@@ -37,6 +37,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from mer_core.errors import ParameterError
+from mer_core.evaluation.tables import summary_rows
 from mer_core.names import METRIC_TITLES, METRICS, MODEL_TITLES, PAPER_MODELS, model_title
 
 __all__ = [
@@ -89,13 +90,6 @@ def _image(a, name: str) -> np.ndarray:
     if a.ndim != 2 or 0 in a.shape:
         raise ParameterError(f"{name} must be a 2-D (features, frames) array, got {a.shape}")
     return a
-
-
-def _summary(record: dict) -> dict:
-    try:
-        return {row["model"]: row for row in record["summary"]}
-    except (KeyError, TypeError):
-        raise ParameterError("not a results record (no 'summary')") from None
 
 
 # ----------------------------------------------------------------------------- front end
@@ -912,7 +906,7 @@ def plot_model_comparison(
     >>> fig.axes[0].get_ylabel(), [t.get_text() for t in fig.axes[0].get_xticklabels()]
     ('score (mean over folds, 95% CI)', ['CNN', 'CNN-SVM'])
     """
-    summary = _summary(record)
+    summary = summary_rows(record)
     models = [m for m in models if m in summary]
     if not models:
         raise ParameterError("none of the models is in the record")
@@ -1064,7 +1058,7 @@ def plot_ablations(
     axes = np.asarray(fig.subplots(1, n, squeeze=False)).ravel()
     shown = []
     for ax, (name, record) in zip(axes, records.items(), strict=True):
-        summary = _summary(record)
+        summary = summary_rows(record)
         models = [reference] + [
             m
             for m in (record.get("models") or summary)
