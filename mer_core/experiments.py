@@ -407,8 +407,6 @@ def evaluate_manifest(
         fs = feature_sets[overrides]
         pos = np.searchsorted(fs.index, keep)
         X = fs[pos]
-        if groups is not None:  # the models' inner folds are artist-grouped too
-            X = X.with_groups(groups)
         if use_text:
             X = X.with_text([t if isinstance(t, str) else "" for t in rows["text"]])
         fingerprints[",".join(names)] = fs.fingerprint()
