@@ -50,10 +50,10 @@ __all__ = [
     "REAL_DATA_MODELS",
     "TRAINING_BUDGETS",
     "ModelSpec",
+    "artist_groups",
     "build_estimator",
     "evaluate_manifest",
     "networks_per_fit",
-    "artist_groups",
 ]
 
 
@@ -286,8 +286,9 @@ def build_estimator(
 def artist_groups(manifest) -> np.ndarray | None:
     """The artist of each clip, when every clip has one and some artist has several.
 
-    What the outer folds and the models' inner folds are grouped by (None:
-    every clip is its own group).
+    What the outer folds are grouped by (None: every clip is its own group);
+    the models' inner folds are grouped only when the features carry it
+    (``ClipFeatures.with_groups``), which the pipeline does not do yet.
 
     Examples
     --------
