@@ -286,9 +286,8 @@ def build_estimator(
 def artist_groups(manifest) -> np.ndarray | None:
     """The artist of each clip, when every clip has one and some artist has several.
 
-    What the outer folds are grouped by (None: every clip is its own group);
-    the models' inner folds are grouped only when the features carry it
-    (``ClipFeatures.with_groups``), which the pipeline does not do yet.
+    What the outer folds and the models' inner folds are grouped by (None:
+    every clip is its own group); the models see it as ``ClipFeatures.groups``.
 
     Examples
     --------
@@ -408,6 +407,8 @@ def evaluate_manifest(
         fs = feature_sets[overrides]
         pos = np.searchsorted(fs.index, keep)
         X = fs[pos]
+        if groups is not None:  # the models' inner folds are artist-grouped too
+            X = X.with_groups(groups)
         if use_text:
             X = X.with_text([t if isinstance(t, str) else "" for t in rows["text"]])
         fingerprints[",".join(names)] = fs.fingerprint()

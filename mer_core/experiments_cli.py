@@ -184,7 +184,7 @@ def _evaluate(args) -> int:
 
 def _train(args) -> int:
     from mer_core.environment import environment
-    from mer_core.experiments import MODELS, build_estimator
+    from mer_core.experiments import MODELS, artist_groups, build_estimator
     from mer_core.extract import extract_features, groups_for
     from mer_core.io import atomic_write_json
     from mer_core.models import save_model
@@ -222,6 +222,9 @@ def _train(args) -> int:
     if len(X) == 0:
         raise MerError(f"{args.data}: no clip could be read")
     y = manifest["label"].astype(str).to_numpy()[X.index]
+    artists = artist_groups(manifest.iloc[X.index])
+    if artists is not None:  # inner folds (C, cross-fitting) keep an artist's clips together
+        X = X.with_groups(artists)
     t0 = time.perf_counter()
     est.fit(X, y)  # keeps X.config as feature_config_, which save_model writes
     seconds = time.perf_counter() - t0
@@ -241,6 +244,7 @@ def _train(args) -> int:
             "data": str(args.data),
             "data_fingerprint": X.fingerprint(),
             "n_clips": len(X),
+            "grouped_by_artist": artists is not None,
             "failures": X.failures,
             "training_seconds": seconds,
             "environment": environment(),

@@ -126,6 +126,7 @@ def test_cli_evaluate_train_predict(corpus, cache, tmp_path, capsys):
     assert cli_main(["train", *common, "--model", "cnn_svm", "--out", str(run)]) == 0
     record = json.loads((run / "train.json").read_text())
     assert record["labels"] == ["anger", "happiness", "relaxation", "sadness"]
+    assert record["grouped_by_artist"]  # inner folds of the fit keep an artist together
     assert cli_main(["train", *common, "--out", str(run)]) == 2  # refuses to clobber
     assert "already there" in capsys.readouterr().err
     song = next(corpus.glob("anger/*.wav"))
@@ -429,3 +430,23 @@ def test_evaluate_manifest_fits_every_step_on_the_training_fold_only(
     final = [r for r in seen["svm"] if r in trains]
     assert len(final) == 6 and set(final) == set(trains)
     assert len(seen["svm"]) > len(final)
+
+
+def test_models_get_the_artists_of_their_training_clips(corpus, cache, tmp_path, monkeypatch):
+    """evaluate_manifest hands each fit the artists of its clips, so inner folds are grouped."""
+    from mer_core.models.svm import SVMClassifier
+
+    seen = []
+    real_fit = SVMClassifier.fit
+
+    def fit(self, X, y):
+        seen.append((list(X.paths), list(X.groups)))
+        return real_fit(self, X, y)
+
+    monkeypatch.setattr(SVMClassifier, "fit", fit)
+    manifest = load_dataset(corpus, scheme="emotion")
+    artist_of = {str(p): str(a) for p, a in zip(manifest["path"], manifest["artist"], strict=True)}
+    _evaluate(corpus, cache, tmp_path / "run", models=("svm",))
+    assert len(seen) == 3
+    for paths, groups in seen:
+        assert groups == [artist_of[p] for p in paths]
