@@ -262,6 +262,28 @@ def test_fold_key_covers_network_parameters_and_budget():
     # where networks are cached and whether a bar is shown change no result
     assert key(base) == key(build_estimator("cnn_svm", budget="tiny", network_cache="/x"))
     assert key(base) == key(base.set_params(progress=False))
+    # random_state is replaced by the fold's seed, which the key has
+    assert key(base) == key(build_estimator("cnn_svm", budget="tiny", random_state=7))
+
+
+def test_fold_result_does_not_depend_on_the_estimators_own_random_state(tmp_path):
+    """The fold's seed replaces random_state, so folds made with another one resume."""
+    from sklearn.ensemble import RandomForestClassifier
+
+    X, y, artists = _toy()
+
+    def run(random_state, run_dir=None):
+        forest = RandomForestClassifier(n_estimators=5, max_features=1, random_state=random_state)
+        args = {"groups": artists, "progress": False, "data_key": "toy"}
+        return run_cv({"forest": forest}, X, y, run_dir=run_dir, **args)
+
+    def preds(cv):
+        return [r["y_pred"] for r in sorted(cv.folds, key=lambda r: r["fold"])]
+
+    assert preds(run(0)) == preds(run(7))
+    first = run(0, tmp_path / "run")
+    again = run(7, tmp_path / "run")
+    assert all(r["resumed"] for r in again.folds) and preds(again) == preds(first)
 
 
 def test_fold_key_sees_every_element_of_long_array_parameters():

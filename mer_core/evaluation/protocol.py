@@ -163,8 +163,11 @@ class CVResult:
         return pred
 
 
-# Parameters that cannot change a fold's result (display, where caches live).
-_NEUTRAL_PARAMS = {"progress", "network_cache"}
+# Parameters that cannot change a fold's result: display, where caches live, and
+# ``random_state``, which _fit_fold replaces by the fold's seed (part of the key).
+# So a repeat run on its own (``evaluate_manifest(seed=seed + 1000 * r)``) leaves
+# folds that the full run resumes.
+_NEUTRAL_PARAMS = {"progress", "network_cache", "random_state"}
 
 
 def _describe(value):
