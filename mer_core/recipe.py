@@ -144,6 +144,15 @@ CONFIGURATIONS_TRIED = (
         "grouped by artist for C, the musical block and cross-fitting (fixed in advance; kept)",
     ),
     (
+        "CNN-SVM fusion",
+        "CNN output block weighted x1-x16 with C up to 0.1, chosen on inner folds",
+    ),
+    ("CNN-SVM fusion", "linear SVM C grid extended down to 1e-4 (never chosen on inner folds)"),
+    (
+        "CNN input and training",
+        "2x / 4x denser, overlapping evaluation crops (inner out-of-fold F1 unchanged)",
+    ),
+    (
         "CNN input and training",
         "Mel-band shift (+-2 bands) and time stretch (+-15 %) of the crops, 40 / 60 epochs",
     ),
