@@ -23,10 +23,15 @@ tables, each change justified and ablated:
   out-of-fold outputs, what a network says about music it has not heard, are
   what CNN-SVM's SVM is fitted on (the in-sample outputs of the first
   implementation are the ablation ``cnn_svm_in_sample``), and they fit the
-  softmax temperature of the CNN and the LSTM. The network that predicts is
-  still the one trained on the whole training part. Chosen in advance as the
+  softmax temperature of the CNN and the LSTM. Chosen in advance as the
   standard cure for a stacked model (and for calibrating a network), not by
-  its scores.
+  its scores. The network that predicts is the one trained on the whole
+  training part, except for the CNN alone:
+* **The CNN predicts with all six networks.** The five cross-fitted networks
+  are trained anyway; the CNN averages their logits with the full network's
+  (``predict_with="all"``, a free ensemble of networks that each saw 80 % of
+  the training part; ablation ``cnn_full_network``). The LSTM and CNN-SVM's
+  CNN block did not gain from the same change and keep the full network.
 * **Hand-made features.** The whole low-level vector (no screening), the
   log-Mel texture statistics (:mod:`mer_core.features.texture`) and the chord
   vector's clip-level summary (:data:`~mer_core.models.fusion.CHORD_SUMMARY`).
@@ -151,6 +156,11 @@ CONFIGURATIONS_TRIED = (
     (
         "CNN input and training",
         "2x / 4x denser, overlapping evaluation crops (inner out-of-fold F1 unchanged)",
+    ),
+    (
+        "ensembles of the cross-fitted networks",
+        "CNN, LSTM, CNN-SVM's CNN block: full network, mean of the 5 inner networks, all 6 "
+        "(kept for the CNN: all 6)",
     ),
     (
         "CNN input and training",

@@ -134,7 +134,8 @@ def test_recipe_models_fit_save_load_and_flag_novel_clips(name, tmp_path):
     est.fit(X, y)
     if "n_networks" in est.get_params():
         net = getattr(est, est._net_attr)
-        assert isinstance(net, NetworkEnsemble) and len(net.members) == 2
+        pooled = est.get_params().get("predict_with") == "all"  # + the 2 inner members
+        assert isinstance(net, NetworkEnsemble) and len(net.members) == (6 if pooled else 2)
         assert est.cross_fitted_
     proba = est.predict_proba(X_test)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
@@ -235,7 +236,7 @@ def test_cross_fitting_changes_the_probabilities_not_the_network():
     X, y = toy(32)
     fits = {
         k: build_estimator("cnn", budget="tiny", random_state=0)
-        .set_params(cross_fit=k, n_jobs=1, progress=False)
+        .set_params(cross_fit=k, n_jobs=1, progress=False, predict_with="full")
         .fit(X, y)
         for k in (0, 4)
     }
@@ -313,3 +314,37 @@ def test_cross_fitting_refuses_hidden_layers_of_different_networks():
     with pytest.raises(ParameterError, match="logits"):
         est.fit(X, y)
     assert build_estimator("cnn_svm_embedding").cross_fit == 0
+
+
+def test_the_inner_networks_can_join_the_prediction(tmp_path):
+    """predict_with="all": the full network and the cross-fitted ones, logits averaged."""
+    import copy
+
+    X, y = toy(32)
+    X_test, _ = toy(16, seed=1)
+
+    def fit(**params):
+        est = build_estimator("lstm", budget="tiny", random_state=0)
+        return est.set_params(n_jobs=1, progress=False, **params).fit(X, y)
+
+    full = fit(cross_fit=3, predict_with="full")
+    pooled = fit(cross_fit=3, predict_with="all")
+    assert isinstance(pooled.lstm_, NetworkEnsemble) and len(pooled.lstm_.members) == 4
+    assert not isinstance(full.lstm_, NetworkEnsemble)
+    assert pooled.temperature_ == full.temperature_  # the same out-of-fold logits
+    one = []
+    for member in pooled.lstm_.members:
+        alone = copy.deepcopy(pooled)
+        alone.lstm_ = member
+        one.append(alone.decision_function(X_test))
+    decision = pooled.decision_function(X_test)
+    np.testing.assert_allclose(decision, np.mean(one, axis=0), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(one[-1], full.decision_function(X_test), rtol=1e-5, atol=1e-5)
+    assert not np.allclose(decision, one[-1])
+    loaded = load_model(save_model(pooled, tmp_path / "m"))
+    np.testing.assert_allclose(loaded.predict_proba(X_test), pooled.predict_proba(X_test))
+    # without cross-fitting there are no inner networks: the full network alone
+    alone = fit(cross_fit=0, predict_with="all")
+    np.testing.assert_allclose(alone.decision_function(X_test), full.decision_function(X_test))
+    with pytest.raises(ParameterError, match="predict_with must be 'full' or 'all', got 'both'"):
+        fit(predict_with="both")

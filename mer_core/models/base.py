@@ -464,7 +464,8 @@ class NetworkMixin:
         a class has fewer than ``k`` clips, or there are fewer than ``k`` groups).
 
         Returns (network, pooled maps, pooled real frames, out-of-fold
-        ``{"logits", "embedding"}`` or None).
+        ``{"logits", "embedding"}`` or None, the inner networks: a list, empty
+        without cross-fitting).
         """
         from mer_core.evaluation.protocol import inner_folds
         from mer_core.models.networks import network_input
@@ -473,7 +474,7 @@ class NetworkMixin:
         k = self.cross_fit
         if k != 0 and (check_positive_int(k, "cross_fit") < 2):
             raise ParameterError(f"cross_fit must be 0 (off) or at least 2, got {k!r}")
-        oof, seconds, cached = None, 0.0, True
+        oof, seconds, cached, inner = None, 0.0, True, []
         folds = inner_folds(codes, n_splits=k, seed=seed, groups=X.groups) if k else None
         if folds is not None:
             key = network_input(self.architecture)
@@ -481,6 +482,7 @@ class NetworkMixin:
                 inner_seed = int((seed + 104729 * (j + 1)) % 2**31)
                 torch_seed(inner_seed)
                 net, _, _ = self._fit_network(X[tr], codes[tr], inner_seed)
+                inner.append(net)
                 seconds += self.network_seconds_
                 cached = cached and self.network_cached_
                 out = network_outputs(
@@ -498,7 +500,7 @@ class NetworkMixin:
         self.network_seconds_ += seconds
         self.network_cached_ = self.network_cached_ and cached
         self.cross_fitted_ = oof is not None
-        return net, x, valid, oof
+        return net, x, valid, oof, inner
 
     def _outputs(self, x: np.ndarray, valid: np.ndarray | None = None) -> dict[str, np.ndarray]:
         from mer_core.models.training import network_outputs, torch_session

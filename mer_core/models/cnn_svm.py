@@ -318,7 +318,7 @@ spec_augment
         self.network_key_, self.cross_fitted_ = None, False
         if "embedding" in blocks:
             with torch_session(seed, self.n_jobs):
-                self.cnn_, x, valid, oof = self._fit_cross_fitted(X, codes, seed)
+                self.cnn_, x, valid, oof, _ = self._fit_cross_fitted(X, codes, seed)
             out = (self._outputs(x, valid) if oof is None else oof)[self._cnn_key()]
             parts.append(out.astype(np.float64))
             prefix = "emb" if self.cnn_output == "embedding" else "cnn_logit"

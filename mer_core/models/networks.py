@@ -70,6 +70,7 @@ __all__ = [
     "lstm",
     "lstm_mel",
     "network_input",
+    "pool_networks",
     "yang_cnn",
 ]
 
@@ -413,6 +414,29 @@ def build_network(name: str, n_in: int, n_classes: int, n_members: int = 1) -> n
         net.build_args = [int(n_in), int(n_classes), int(n_members)]
     net.architecture = name
     return net
+
+
+def pool_networks(networks) -> nn.Module:
+    """One :class:`NetworkEnsemble` of several trained networks of one architecture.
+
+    Ensembles among ``networks`` give their members (the result is flat); the
+    result carries ``architecture`` and ``build_args`` so that saving and
+    loading (:func:`build_network`) rebuild it.
+
+    Examples
+    --------
+    >>> a, b = build_network("yang_cnn", 16, 3), build_network("yang_cnn", 16, 3, 2)
+    >>> pool_networks([a, b]).build_args
+    [16, 3, 3]
+    """
+    members = []
+    for net in networks:
+        members += list(net.members) if isinstance(net, NetworkEnsemble) else [net]
+    first = networks[0]
+    pooled = NetworkEnsemble(members)
+    pooled.architecture = first.architecture
+    pooled.build_args = [*first.build_args[:2], len(members)]
+    return pooled
 
 
 def count_parameters(module: nn.Module) -> int:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from mer_core.errors import ParameterError
 from mer_core.features.container import as_clip_features
 from mer_core.models.base import MerClassifier, NetworkMixin
 from mer_core.models.fusion import fit_temperature
@@ -58,8 +59,12 @@ _NETWORK_PARAMS_DOC = """
         that predicts the clips it did not see (0: off). Their out-of-fold
         logits fix the softmax temperature (``temperature_``), so the
         probabilities are calibrated on clips the networks were not trained
-        on; the predicting network is still the one trained on all clips.
-        Costs ``cross_fit`` extra networks.
+        on. Costs ``cross_fit`` extra networks.
+    predict_with : {"full", "all"}
+        Which networks predict: ``"full"``, the one trained on all training
+        clips; ``"all"``, that one and the ``cross_fit`` inner networks, their
+        logits averaged (an ensemble the cross-fitting has already trained;
+        the same as ``"full"`` without cross-fitting).
     validation_fraction : float
         Share of the training clips held out to pick the best epoch (0: none).
     patience : int or None
@@ -100,6 +105,7 @@ class _NetworkClassifier(NetworkMixin, MerClassifier):
         -------
         self
         """
+        from mer_core.models.networks import pool_networks
         from mer_core.models.training import torch_session
 
         X = as_clip_features(X)
@@ -107,8 +113,14 @@ class _NetworkClassifier(NetworkMixin, MerClassifier):
         (key,) = self._fields()
         X.require(key, type(self).__name__)
         seed = self._seed()
+        if self.predict_with not in ("full", "all"):
+            raise ParameterError(
+                f"predict_with must be 'full' or 'all', got {self.predict_with!r}"
+            )
         with torch_session(seed, self.n_jobs):
-            net, x, valid, oof = self._fit_cross_fitted(X, codes, seed)
+            net, x, valid, oof, inner = self._fit_cross_fitted(X, codes, seed)
+        if self.predict_with == "all" and inner:
+            net = pool_networks([*inner, net])
         setattr(self, self._net_attr, net)
         self.temperature_ = 1.0 if oof is None else fit_temperature(oof["logits"], codes)
         self._record_shapes(X, [key])
@@ -199,6 +211,7 @@ class CNNClassifier(_NetworkClassifier):
         mixup: float = 0.0,
         spec_augment: bool = False,
         cross_fit: int = 0,
+        predict_with: str = "full",
         random_state=None,
         n_jobs: int | None = None,
         progress: bool = True,
@@ -221,6 +234,7 @@ class CNNClassifier(_NetworkClassifier):
         self.mixup = mixup
         self.spec_augment = spec_augment
         self.cross_fit = cross_fit
+        self.predict_with = predict_with
         self.random_state = random_state
         self.n_jobs = n_jobs
         self.progress = progress
@@ -274,6 +288,7 @@ class LSTMClassifier(_NetworkClassifier):
         mixup: float = 0.0,
         spec_augment: bool = False,
         cross_fit: int = 0,
+        predict_with: str = "full",
         random_state=None,
         n_jobs: int | None = None,
         progress: bool = True,
@@ -296,6 +311,7 @@ class LSTMClassifier(_NetworkClassifier):
         self.mixup = mixup
         self.spec_augment = spec_augment
         self.cross_fit = cross_fit
+        self.predict_with = predict_with
         self.random_state = random_state
         self.n_jobs = n_jobs
         self.progress = progress
