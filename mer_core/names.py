@@ -53,7 +53,7 @@ MODEL_TITLES = {
     "cnn_svm": "CNN-SVM",
     "lstm_real_crops": "LSTM with crops inside the real audio",
     "lstm_mel": "LSTM on log-Mel frames",
-    "cnn_full_network": "CNN, full network only",
+    "cnn_all_networks": "CNN, all six networks (not adopted)",
     "cnn_paper": "CNN (paper recipe)",
     "svm_paper": "SVM (paper recipe)",
     "lstm_paper": "LSTM (paper recipe)",

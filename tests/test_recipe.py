@@ -134,7 +134,7 @@ def test_recipe_models_fit_save_load_and_flag_novel_clips(name, tmp_path):
     est.fit(X, y)
     if "n_networks" in est.get_params():
         net = getattr(est, est._net_attr)
-        pooled = est.get_params().get("predict_with") == "all"  # + the 2 inner members
+        pooled = est.get_params().get("predict_with") == "all"  # 2 members x (full + 2 inner)
         assert isinstance(net, NetworkEnsemble) and len(net.members) == (6 if pooled else 2)
         assert est.cross_fitted_
     proba = est.predict_proba(X_test)
