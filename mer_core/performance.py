@@ -362,8 +362,8 @@ def _recipe_drift(record: dict) -> str:
     parts = ", ".join(f"{model_title(m)} {a} -> {b}" for m, (a, b) in changed.items())
     return (
         f" Since this run the recipe trains more networks per fit ({parts}: the cross-fitted "
-        "networks of chapter 6), so the fits of those models now take about that many times "
-        "longer; `make bench-paper` measures it anew."
+        "networks of chapter 6, and the CNN's twins), so the fits of those models now take "
+        "about that many times longer; `make bench-paper` measures it anew."
     )
 
 

@@ -134,8 +134,10 @@ def test_recipe_models_fit_save_load_and_flag_novel_clips(name, tmp_path):
     est.fit(X, y)
     if "n_networks" in est.get_params():
         net = getattr(est, est._net_attr)
-        pooled = est.get_params().get("predict_with") == "all"  # 2 members x (full + 2 inner)
-        assert isinstance(net, NetworkEnsemble) and len(net.members) == (6 if pooled else 2)
+        # 2 members x (full + 2 inner networks, + 2 twins when the ensemble is selected)
+        select = est.get_params().get("predict_with") == "select"
+        members = {"full": 2, "all": 10 if select else 6}[getattr(est, "predict_with_", "full")]
+        assert isinstance(net, NetworkEnsemble) and len(net.members) == members
         assert est.cross_fitted_
     proba = est.predict_proba(X_test)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
@@ -346,5 +348,48 @@ def test_the_inner_networks_can_join_the_prediction(tmp_path):
     # without cross-fitting there are no inner networks: the full network alone
     alone = fit(cross_fit=0, predict_with="all")
     np.testing.assert_allclose(alone.decision_function(X_test), full.decision_function(X_test))
-    with pytest.raises(ParameterError, match="predict_with must be 'full' or 'all', got 'both'"):
+    with pytest.raises(ParameterError, match="must be 'full', 'all' or 'select', got 'both'"):
         fit(predict_with="both")
+
+
+@pytest.mark.parametrize("winner", ["full", "all"])
+def test_the_ensemble_is_chosen_on_the_inner_folds(winner, monkeypatch):
+    """predict_with="select": a twin per inner fold; the pairs' inner macro-F1 decides."""
+    import sklearn.metrics
+
+    from mer_core.evaluation.protocol import _selection
+
+    X, y = toy(32)
+    X_test, _ = toy(16, seed=1)
+
+    def fit(**params):
+        est = build_estimator("cnn", budget="tiny", random_state=0)
+        return est.set_params(n_jobs=1, progress=False, cross_fit=3, **params).fit(X, y)
+
+    full = fit(predict_with="full")
+    real_f1, calls = sklearn.metrics.f1_score, []
+
+    def rigged(y_true, y_pred, **kw):  # the single network's score, then the pair's
+        calls.append(real_f1(y_true, y_pred, **kw))
+        return float((len(calls) % 2 == 0) == (winner == "all"))
+
+    monkeypatch.setattr(sklearn.metrics, "f1_score", rigged)
+    chosen = fit(predict_with="select")
+    monkeypatch.undo()
+    assert len(calls) == 6  # 3 inner folds x (one network, the pair)
+    assert chosen.predict_with_ == winner
+    assert chosen.ensemble_scores_ == {
+        "full": float(winner == "full"),
+        "all": float(winner == "all"),
+    }
+    assert _selection(chosen)["predict_with"] == winner
+    if winner == "full":  # the same full network and out-of-fold logits as without a choice
+        assert not isinstance(chosen.cnn_, NetworkEnsemble)
+        assert chosen.temperature_ == full.temperature_
+        np.testing.assert_allclose(
+            chosen.decision_function(X_test), full.decision_function(X_test), rtol=1e-6
+        )
+    else:  # full + 3 inner networks + their 3 twins, and the pairs' temperature
+        assert isinstance(chosen.cnn_, NetworkEnsemble) and len(chosen.cnn_.members) == 7
+        assert chosen.temperature_ != full.temperature_
+    assert "ensemble_scores_" in vars(full) and full.ensemble_scores_ == {}

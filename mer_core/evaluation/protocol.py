@@ -551,8 +551,9 @@ def _selection(est) -> dict | None:
 
     Its ``C`` with each candidate's inner macro-F1, the softmax temperature
     fitted there (when not 1), whether it kept the musical descriptors (with
-    the inner macro-F1 with and without them), and whether its network
-    outputs were cross-fitted; None when it chose nothing.
+    the inner macro-F1 with and without them), whether its network
+    outputs were cross-fitted, and which networks predict (with the inner
+    macro-F1 of one network and of two averaged); None when it chose nothing.
     """
     selection = {}
     if getattr(est, "C_scores_", None):
@@ -564,6 +565,8 @@ def _selection(est) -> dict | None:
         selection.update(musical=bool(est.use_musical_), block_inner_f1=dict(est.block_scores_))
     if getattr(est, "cross_fitted_", False):
         selection["cross_fitted"] = int(est.cross_fit)
+    if getattr(est, "ensemble_scores_", None):
+        selection.update(predict_with=est.predict_with_, ensemble_inner_f1=est.ensemble_scores_)
     return selection or None
 
 

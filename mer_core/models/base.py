@@ -447,7 +447,9 @@ class NetworkMixin:
             net.build_args = [x.shape[1], len(self.classes_), len(members)]
         return net, x, valid
 
-    def _fit_cross_fitted(self, X: ClipFeatures, codes: np.ndarray, seed: int):
+    def _fit_cross_fitted(
+        self, X: ClipFeatures, codes: np.ndarray, seed: int, *, twins: bool = False
+    ):
         """:meth:`_fit_network`, plus out-of-fold outputs of the training clips.
 
         With ``cross_fit = k`` (0: off), the training clips are split into
@@ -463,10 +465,20 @@ class NetworkMixin:
         ``cross_fitted_`` says whether out-of-fold outputs were made (not when
         a class has fewer than ``k`` clips, or there are fewer than ``k`` groups).
 
+        With ``twins``, each inner fold trains a second network on the same
+        clips with another seed, and ``ensemble_scores_`` holds the inner
+        folds' mean macro-F1 of one network (``"full"``) and of the two
+        averaged (``"all"``): whether averaging networks helps, measured on
+        clips neither network saw. The out-of-fold outputs then also carry
+        the pair's averaged logits (``"pair_logits"``), and the twins join
+        the inner networks.
+
         Returns (network, pooled maps, pooled real frames, out-of-fold
         ``{"logits", "embedding"}`` or None, the inner networks: a list, empty
         without cross-fitting).
         """
+        from sklearn.metrics import f1_score
+
         from mer_core.evaluation.protocol import inner_folds
         from mer_core.models.networks import network_input
         from mer_core.models.training import network_outputs
@@ -475,22 +487,28 @@ class NetworkMixin:
         if k != 0 and (check_positive_int(k, "cross_fit") < 2):
             raise ParameterError(f"cross_fit must be 0 (off) or at least 2, got {k!r}")
         oof, seconds, cached, inner = None, 0.0, True, []
+        scores = {"full": [], "all": []}
         folds = inner_folds(codes, n_splits=k, seed=seed, groups=X.groups) if k else None
         if folds is not None:
             key = network_input(self.architecture)
             for j, (tr, va) in enumerate(folds):
                 inner_seed = int((seed + 104729 * (j + 1)) % 2**31)
-                torch_seed(inner_seed)
-                net, _, _ = self._fit_network(X[tr], codes[tr], inner_seed)
-                inner.append(net)
-                seconds += self.network_seconds_
-                cached = cached and self.network_cached_
-                out = network_outputs(
-                    net,
-                    self._pooled(X[va], key),
-                    crop=self._crop(),
-                    valid=self._valid(X[va], key),
-                )
+                x_va, valid_va = self._pooled(X[va], key), self._valid(X[va], key)
+                out = None
+                for m_seed in [inner_seed, int((inner_seed + 7919) % 2**31)][: 1 + twins]:
+                    torch_seed(m_seed)
+                    net, _, _ = self._fit_network(X[tr], codes[tr], m_seed)
+                    inner.append(net)
+                    seconds += self.network_seconds_
+                    cached = cached and self.network_cached_
+                    got = network_outputs(net, x_va, crop=self._crop(), valid=valid_va)
+                    if out is None:
+                        out = got
+                        continue
+                    out["pair_logits"] = (out["logits"] + got["logits"]) / 2  # the twin
+                    for name, logits in (("full", out["logits"]), ("all", out["pair_logits"])):
+                        f1 = f1_score(codes[va], logits.argmax(axis=1), average="macro")
+                        scores[name].append(f1)
                 if oof is None:
                     oof = {n: np.zeros((len(codes), v.shape[1]), v.dtype) for n, v in out.items()}
                 for n, v in out.items():
@@ -500,6 +518,9 @@ class NetworkMixin:
         self.network_seconds_ += seconds
         self.network_cached_ = self.network_cached_ and cached
         self.cross_fitted_ = oof is not None
+        self.ensemble_scores_ = (
+            {n: round(float(np.mean(v)), 6) for n, v in scores.items()} if scores["all"] else {}
+        )
         return net, x, valid, oof, inner
 
     def _outputs(self, x: np.ndarray, valid: np.ndarray | None = None) -> dict[str, np.ndarray]:

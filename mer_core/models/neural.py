@@ -60,11 +60,16 @@ _NETWORK_PARAMS_DOC = """
         logits fix the softmax temperature (``temperature_``), so the
         probabilities are calibrated on clips the networks were not trained
         on. Costs ``cross_fit`` extra networks.
-    predict_with : {"full", "all"}
+    predict_with : {"full", "all", "select"}
         Which networks predict: ``"full"``, the one trained on all training
         clips; ``"all"``, that one and the ``cross_fit`` inner networks, their
         logits averaged (an ensemble the cross-fitting has already trained;
-        the same as ``"full"`` without cross-fitting).
+        the same as ``"full"`` without cross-fitting); ``"select"``, chosen
+        on the inner folds: each inner fold trains a twin network with another
+        seed, and ``"all"`` (then with the twins too) is chosen when the
+        pairs' averaged logits beat the single networks' in mean inner
+        macro-F1 (``ensemble_scores_``), else ``"full"``. Costs ``cross_fit``
+        more networks.
     validation_fraction : float
         Share of the training clips held out to pick the best epoch (0: none).
     patience : int or None
@@ -113,16 +118,27 @@ class _NetworkClassifier(NetworkMixin, MerClassifier):
         (key,) = self._fields()
         X.require(key, type(self).__name__)
         seed = self._seed()
-        if self.predict_with not in ("full", "all"):
+        if self.predict_with not in ("full", "all", "select"):
             raise ParameterError(
-                f"predict_with must be 'full' or 'all', got {self.predict_with!r}"
+                f"predict_with must be 'full', 'all' or 'select', got {self.predict_with!r}"
             )
+        select = self.predict_with == "select"
         with torch_session(seed, self.n_jobs):
-            net, x, valid, oof, inner = self._fit_cross_fitted(X, codes, seed)
-        if self.predict_with == "all" and inner:
+            net, x, valid, oof, inner = self._fit_cross_fitted(X, codes, seed, twins=select)
+        chosen = "full" if select else self.predict_with
+        scores = self.ensemble_scores_
+        if select and scores and scores["all"] > scores["full"]:
+            chosen = "all"  # averaging two networks beat one on the inner folds
+        if chosen == "all" and inner:
             net = pool_networks([*inner, net])
         setattr(self, self._net_attr, net)
-        self.temperature_ = 1.0 if oof is None else fit_temperature(oof["logits"], codes)
+        self.predict_with_ = chosen
+        # an averaged pair's logits are less sure than one network's: the
+        # temperature of a chosen ensemble comes from the pair's out-of-fold logits
+        logits = (
+            None if oof is None else oof["pair_logits" if chosen == "all" and select else "logits"]
+        )
+        self.temperature_ = 1.0 if logits is None else fit_temperature(logits, codes)
         self._record_shapes(X, [key])
         self._fit_novelty(self._outputs(x, valid)["embedding"])
         return self
@@ -176,6 +192,13 @@ class CNNClassifier(_NetworkClassifier):
         logits with ``cross_fit``, else 1 (the network's own softmax).
     cross_fitted_ : bool
         Whether ``temperature_`` comes from out-of-fold logits.
+    predict_with_ : str
+        The networks that predict, ``"full"`` or ``"all"`` (as chosen with
+        ``predict_with="select"``).
+    ensemble_scores_ : dict
+        With ``predict_with="select"`` and cross-fitting, the inner folds' mean
+        macro-F1 of one network (``"full"``) and of two averaged (``"all"``);
+        else empty.
     input_shapes_ : dict
         Per-clip shape of each input field seen in ``fit``.
 
@@ -252,6 +275,7 @@ class LSTMClassifier(_NetworkClassifier):
     Attributes
     ----------
     classes_, history_, n_epochs_, best_epoch_, temperature_, cross_fitted_, input_shapes_
+    predict_with_, ensemble_scores_
         As for :class:`CNNClassifier`.
     lstm_ : torch.nn.Module
         The trained network (eval mode).
