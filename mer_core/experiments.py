@@ -47,11 +47,13 @@ from mer_core.names import MODEL_TITLES, PAPER_MODELS
 
 __all__ = [
     "ABLATIONS",
+    "ABLATIONS_OF",
     "MODELS",
     "PAPER_RECIPE",
     "REAL_DATA_MODELS",
     "TRAINING_BUDGETS",
     "ModelSpec",
+    "ablation_pairs",
     "artist_groups",
     "build_estimator",
     "evaluate_manifest",
@@ -231,6 +233,45 @@ ABLATIONS = (
     "cnn_all_networks",
     *PAPER_RECIPE,
 )
+
+#: The ablations of each model of the paper's tables: chapter 6 compares the
+#: model with each of them fold by fold (``ablation_tests`` of a run's record).
+ABLATIONS_OF = {
+    "cnn": ("cnn_full_network", "cnn_all_networks", "cnn_paper"),
+    "svm": ("svm_musical", "svm_no_musical", "svm_paper"),
+    "lstm": ("lstm_real_crops", "lstm_mel", "lstm_paper"),
+    "cnn_svm": (
+        "cnn_svm_in_sample",
+        "cnn_svm_musical",
+        "cnn_svm_no_musical",
+        "cnn_svm_no_chords",
+        "cnn_svm_no_texture",
+        "cnn_svm_no_lowlevel",
+        "cnn_svm_no_preemphasis",
+        "cnn_embedding_svm",
+        "cnn_svm_embedding",
+        "cnn_svm_paper",
+    ),
+}
+
+
+def ablation_pairs(models) -> list[tuple[str, str]]:
+    """(model, ablation) pairs of :data:`ABLATIONS_OF` with both among ``models``.
+
+    Examples
+    --------
+    >>> ablation_pairs(["cnn", "svm", "cnn_paper", "svm_paper", "lstm_paper"])
+    [('cnn', 'cnn_paper'), ('svm', 'svm_paper')]
+    """
+    present = set(models)
+    return [
+        (model, ablation)
+        for model, ablations in ABLATIONS_OF.items()
+        if model in present
+        for ablation in ablations
+        if ablation in present
+    ]
+
 
 #: The models evaluated on real audio by default: all but the ablations that need a
 #: second feature extraction (they also train their own networks, doubling the cost).
@@ -502,4 +543,4 @@ def evaluate_manifest(
         "execution": execution,
         "wall_seconds": time.perf_counter() - t_start,
     }
-    return write_results(cv_all, out_dir, record=record)
+    return write_results(cv_all, out_dir, record=record, ablations=ablation_pairs(models))

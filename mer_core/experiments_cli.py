@@ -184,6 +184,7 @@ def _evaluate(args) -> int:
 
 def _train(args) -> int:
     from mer_core.environment import environment
+    from mer_core.evaluation.protocol import inner_choices
     from mer_core.experiments import MODELS, artist_groups, build_estimator
     from mer_core.extract import extract_features, groups_for
     from mer_core.io import atomic_write_json
@@ -245,6 +246,7 @@ def _train(args) -> int:
             "data_fingerprint": X.fingerprint(),
             "n_clips": len(X),
             "grouped_by_artist": artists is not None,
+            "selection": inner_choices(est),
             "failures": X.failures,
             "training_seconds": seconds,
             "environment": environment(),

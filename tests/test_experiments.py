@@ -10,7 +10,7 @@ import pytest
 
 from mer_core.cli import main as cli_main
 from mer_core.datasets import load_dataset
-from mer_core.experiments import ABLATIONS, build_estimator, evaluate_manifest
+from mer_core.experiments import ABLATIONS, ablation_pairs, build_estimator, evaluate_manifest
 from mer_core.models.describe import training_histories
 from mer_core.names import PAPER_MODELS
 
@@ -59,6 +59,12 @@ def test_evaluate_all_models_and_ablations(corpus, cache, tmp_path, capsys):
     assert set(rec["data_fingerprint"]) == {",".join(same_features), "cnn_svm_no_preemphasis"}
     tests = pd.read_csv(tmp_path / "run" / "paired_tests.csv")
     assert len(tests) == len(PAPER_MODELS + ABLATIONS) - 1
+    # each model of the paper's tables against each of its own ablations, fold by fold
+    ablated = {(t["reference"], t["model"]): t for t in rec["ablation_tests"]}
+    assert set(ablated) == set(ablation_pairs(PAPER_MODELS + ABLATIONS))
+    assert sorted(m for _, m in ablated) == sorted(ABLATIONS)
+    gain = summary.loc["svm", "f1"] - summary.loc["svm_paper", "f1"]
+    assert ablated[("svm", "svm_paper")]["f1_diff"] == pytest.approx(gain)
     # per fold: the recipe's CNN (shared by the CNN and every CNN-SVM variant), its
     # twin on features without pre-emphasis, the paper recipe's CNN, three LSTMs
     assert len(list((tmp_path / "run" / "networks").iterdir())) == 6 * 3
@@ -127,6 +133,7 @@ def test_cli_evaluate_train_predict(corpus, cache, tmp_path, capsys):
     record = json.loads((run / "train.json").read_text())
     assert record["labels"] == ["anger", "happiness", "relaxation", "sadness"]
     assert record["grouped_by_artist"]  # inner folds of the fit keep an artist together
+    assert record["selection"]["C"] > 0  # what the fit chose on its inner folds
     assert cli_main(["train", *common, "--out", str(run)]) == 2  # refuses to clobber
     assert "already there" in capsys.readouterr().err
     song = next(corpus.glob("anger/*.wav"))

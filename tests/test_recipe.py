@@ -226,12 +226,16 @@ def test_cross_fitted_outputs_come_from_networks_that_never_saw_the_clip(name, m
     monkeypatch.setattr(type(est), "_fit_network", spy_fit)
     monkeypatch.setattr(training, "network_outputs", spy_outputs)
     est.fit(X, y)
-    assert est.cross_fitted_ and len(trained) == 5  # 4 inner networks, then the full one
+    # 4 inner networks (each followed by its twin when the CNN chooses its ensemble), then
+    # the full one; every inner network predicts exactly the clips it was not trained on
+    per_fold = 2 if est.get_params().get("predict_with") == "select" else 1
+    assert est.cross_fitted_ and len(trained) == 4 * per_fold + 1
     assert trained[-1] == set(range(32))
-    held_out = predicted[:4]
-    for seen, asked in zip(trained[:4], held_out, strict=True):
+    held_out = predicted[: 4 * per_fold]
+    for seen, asked in zip(trained[:-1], held_out, strict=True):
         assert not seen & asked and seen | asked == set(range(32))
     assert set().union(*held_out) == set(range(32))
+    assert held_out[::per_fold] == held_out[per_fold - 1 :: per_fold]  # a twin, same clips
 
 
 def test_cross_fitting_changes_the_probabilities_not_the_network():
@@ -357,7 +361,7 @@ def test_the_ensemble_is_chosen_on_the_inner_folds(winner, monkeypatch):
     """predict_with="select": a twin per inner fold; the pairs' inner macro-F1 decides."""
     import sklearn.metrics
 
-    from mer_core.evaluation.protocol import _selection
+    from mer_core.evaluation.protocol import inner_choices
 
     X, y = toy(32)
     X_test, _ = toy(16, seed=1)
@@ -382,7 +386,7 @@ def test_the_ensemble_is_chosen_on_the_inner_folds(winner, monkeypatch):
         "full": float(winner == "full"),
         "all": float(winner == "all"),
     }
-    assert _selection(chosen)["predict_with"] == winner
+    assert inner_choices(chosen)["predict_with"] == winner
     if winner == "full":  # the same full network and out-of-fold logits as without a choice
         assert not isinstance(chosen.cnn_, NetworkEnsemble)
         assert chosen.temperature_ == full.temperature_

@@ -39,7 +39,7 @@ from mer_core.evaluation.metrics import classification_metrics, expected_calibra
 from mer_core.io import atomic_write_json, json_digest
 from mer_core.names import METRICS
 
-__all__ = ["CVResult", "inner_folds", "make_folds", "run_cv"]
+__all__ = ["CVResult", "inner_choices", "inner_folds", "make_folds", "run_cv"]
 
 
 def make_folds(y, *, groups=None, n_splits: int = 5, seed: int = 0) -> list:
@@ -519,7 +519,7 @@ def _fit_fold(name, model, X, y, train, test, seed: int, labels) -> dict:
         "test_index": test.tolist(),
         "y_pred": [_plain(v) for v in pred],
         "decision": None if scores is None else np.round(np.asarray(scores), 6).tolist(),
-        "selection": _selection(est),
+        "selection": inner_choices(est),
         "proba": None if proba is None else np.round(np.asarray(proba), 6).tolist(),
         "ece": None
         if proba is None
@@ -546,7 +546,7 @@ def _proba(est, X_te, labels) -> np.ndarray | None:
     return proba[:, [classes.index(str(c)) for c in labels]]
 
 
-def _selection(est) -> dict | None:
+def inner_choices(est) -> dict | None:
     """What the estimator chose on inner folds of its training part.
 
     Its ``C`` with each candidate's inner macro-F1, the softmax temperature

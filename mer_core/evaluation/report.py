@@ -116,21 +116,25 @@ def selections(cv: CVResult) -> dict:
     return {m: out[m] for m in cv.models() if m in out}
 
 
-def paired_tests(cv: CVResult, *, reference: str = "cnn_svm") -> pd.DataFrame:
+def paired_tests(cv: CVResult, *, reference: str = "cnn_svm", pairs=None) -> pd.DataFrame:
     """The reference model against each other model, on the same folds.
 
     Columns: mean F1 and accuracy differences (reference minus other), the
     corrected resampled t-test p-values for both, and McNemar's exact test on
-    the pooled out-of-fold predictions.
+    the pooled out-of-fold predictions. ``pairs``, a sequence of
+    ``(reference, other)``, tests those pairs instead (both in the run).
     """
-    if reference not in cv.models():
-        return pd.DataFrame()
+    models = cv.models()
+    if pairs is None:
+        if reference not in models:
+            return pd.DataFrame()
+        pairs = [(reference, m) for m in models if m != reference]
     frac = 1.0 / (cv.n_splits - 1)
-    ref_pred = cv.oof_predictions(reference)
     rows = []
-    for model in cv.models():
-        if model == reference:
+    for reference, model in pairs:
+        if reference not in models or model not in models:
             continue
+        ref_pred = cv.oof_predictions(reference)
         row = {"reference": reference, "model": model}
         for metric in ("f1", "accuracy"):
             t = corrected_paired_ttest(
@@ -177,11 +181,14 @@ def _write_csv(df: pd.DataFrame, path: Path, **kw) -> None:
 VOLATILE = ("wall_seconds", "resumed_folds", "execution")
 
 
-def write_results(cv: CVResult, out_dir, *, record: dict, reference: str = "cnn_svm") -> dict:
+def write_results(
+    cv: CVResult, out_dir, *, record: dict, reference: str = "cnn_svm", ablations=()
+) -> dict:
     """Write ``folds.csv``, ``summary.csv``, ``per_class.csv``, ``paired_tests.csv``
     and ``results.json`` (the record: config, seed, versions, data fingerprint,
     summary, tests, confusion matrices and what each model chose on inner folds)
-    into ``out_dir``; returns the JSON record."""
+    into ``out_dir``; returns the JSON record. ``ablations``, pairs ``(model,
+    ablation)``, are tested fold by fold too (the record's ``ablation_tests``)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     summary = summary_table(cv)
@@ -199,6 +206,7 @@ def write_results(cv: CVResult, out_dir, *, record: dict, reference: str = "cnn_
         "n_clips": int(len(cv.y)),
         "summary": summary.reset_index().to_dict(orient="records"),
         "paired_tests": tests.to_dict(orient="records"),
+        "ablation_tests": paired_tests(cv, pairs=list(ablations)).to_dict(orient="records"),
         "confusion": {m: confusion_matrix(cv, m).values.tolist() for m in cv.models()},
         "selection": selections(cv),
         "resumed_folds": int(sum(r["resumed"] for r in cv.folds)),
