@@ -8,6 +8,7 @@ name                       model                                               f
 ``lstm``                   bidirectional LSTM on MFCC frames                   MFCC
 ``cnn_svm``                the paper's CNN-SVM (eq. 6)                         all
 ``cnn_svm_in_sample``      CNN-SVM's SVM on in-sample CNN outputs              ablation
+``cnn_svm_full_network``   CNN-SVM's CNN block from its full network only      ablation
 ``cnn_svm_musical``        CNN-SVM, musical descriptors always in              ablation
 ``cnn_svm_no_musical``     CNN-SVM, musical descriptors never in               ablation
 ``svm_musical``            SVM, musical descriptors always in                  ablation
@@ -99,7 +100,14 @@ _HAND = {"use_texture": True, "chord_columns": "summary", "screening": None}
 #: The linear SVM's C (CNN-SVM) and the RBF SVM's C, chosen on inner folds.
 _LINEAR_C = (0.001, 0.003, 0.01)
 _RBF_C = (0.5, 1.0, 2.0, 4.0, 8.0)
-_CNN_SVM = {**_CNN, **_HAND, "cnn_output": "logits", "C": _LINEAR_C, "use_musical": "select"}
+_CNN_SVM = {
+    **_CNN,
+    **_HAND,
+    "cnn_output": "logits",
+    "C": _LINEAR_C,
+    "use_musical": "select",
+    "predict_with": "select",
+}
 _SVM = {**_HAND, "use_mfcc_stats": False, "use_chords": True, "C": _RBF_C}
 
 MODELS: dict[str, ModelSpec] = {
@@ -156,7 +164,13 @@ MODELS: dict[str, ModelSpec] = {
     "cnn_svm_embedding": ModelSpec(
         "cnn_svm_embedding",
         "CNNSVMClassifier",
-        {**_CNN_SVM, "cnn_output": "embedding", "cross_fit": 0},
+        {**_CNN_SVM, "cnn_output": "embedding", "cross_fit": 0, "predict_with": "full"},
+    ),
+    "cnn_svm_full_network": ModelSpec(
+        "cnn_svm_full_network",
+        "CNNSVMClassifier",
+        {**_CNN_SVM, "predict_with": "full"},
+        description="CNN-SVM's CNN block from its full network only (chapter 6)",
     ),
     "cnn_svm_no_texture": ModelSpec(
         "cnn_svm_no_texture",
@@ -183,7 +197,7 @@ MODELS: dict[str, ModelSpec] = {
     "cnn_svm_in_sample": ModelSpec(
         "cnn_svm_in_sample",
         "CNNSVMClassifier",
-        {**_CNN_SVM, "cross_fit": 0},
+        {**_CNN_SVM, "cross_fit": 0, "predict_with": "full"},
         description="the SVM fitted on the CNN's outputs of its own training clips",
     ),
     "svm_musical": ModelSpec("svm_musical", "SVMClassifier", {**_SVM, "use_musical": True}),
@@ -217,6 +231,7 @@ PAPER_RECIPE = ("cnn_paper", "svm_paper", "lstm_paper", "cnn_svm_paper")
 ABLATIONS_OF = {
     "cnn_svm": (
         "cnn_svm_in_sample",
+        "cnn_svm_full_network",
         "cnn_svm_musical",
         "cnn_svm_no_musical",
         "cnn_svm_no_chords",

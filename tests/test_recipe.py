@@ -266,7 +266,8 @@ def test_cross_fitted_networks_are_cached_and_reused(tmp_path):
         return est.set_params(cross_fit=3, n_jobs=1, progress=False).fit(X, y)
 
     first = fit()
-    assert len(list(tmp_path.iterdir())) == 4 and not first.network_cached_
+    assert first.predict_with == "select"  # 3 inner networks, their twins, the full one
+    assert len(list(tmp_path.iterdir())) == 7 and not first.network_cached_
     second = fit()
     assert second.network_cached_
     np.testing.assert_array_equal(first.predict_proba(X), second.predict_proba(X))
@@ -397,3 +398,45 @@ def test_the_ensemble_is_chosen_on_the_inner_folds(winner, monkeypatch):
         assert isinstance(chosen.cnn_, NetworkEnsemble) and len(chosen.cnn_.members) == 7
         assert chosen.temperature_ != full.temperature_
     assert "ensemble_scores_" in vars(full) and full.ensemble_scores_ == {}
+
+
+@pytest.mark.parametrize("winner", ["full", "all"])
+def test_cnn_svm_chooses_its_cnn_block_on_the_inner_folds(winner, monkeypatch):
+    """CNN-SVM, predict_with="select": the SVM on single networks' or pairs' outputs."""
+    import mer_core.models.cnn_svm as cnn_svm
+    from mer_core.evaluation.protocol import inner_choices
+
+    X, y = toy(32)
+    X_test, _ = toy(16, seed=1)
+
+    def fit(**params):
+        est = build_estimator("cnn_svm", budget="tiny", random_state=0)
+        return est.set_params(n_jobs=1, progress=False, cross_fit=3, **params).fit(X, y)
+
+    full = fit(predict_with="full")
+    real_best, calls = cnn_svm._best, []
+
+    def rigged(fit_result):  # the SVM on single networks' outputs, then on the pairs'
+        calls.append(real_best(fit_result))
+        return float((len(calls) == 2) == (winner == "all"))
+
+    monkeypatch.setattr(cnn_svm, "_best", rigged)
+    chosen = fit(predict_with="select")
+    monkeypatch.undo()
+    assert len(calls) == 2 and chosen.predict_with_ == winner
+    assert inner_choices(chosen)["predict_with"] == winner
+    assert chosen.ensemble_scores_ == {
+        "full": float(winner == "full"),
+        "all": float(winner == "all"),
+    }
+    if winner == "full":  # the same SVM and CNN as without a choice
+        assert not isinstance(chosen.cnn_, NetworkEnsemble)
+        np.testing.assert_allclose(
+            chosen.decision_function(X_test), full.decision_function(X_test)
+        )
+    else:  # the full network, 3 inner networks and their twins predict together
+        assert isinstance(chosen.cnn_, NetworkEnsemble) and len(chosen.cnn_.members) == 7
+        assert not np.allclose(chosen.svm_.coef_, full.svm_.coef_)
+    assert full.predict_with_ == "full" and full.ensemble_scores_ == {}
+    with pytest.raises(ParameterError, match="must be 'full' or 'select', got 'all'"):
+        fit(predict_with="all")

@@ -76,6 +76,16 @@ spec_augment
         trained on all clips. Costs ``cross_fit`` extra networks. Needs
         ``cnn_output="logits"``: each network's hidden layer has its own
         coordinates, while the output layers all score the same classes.
+    predict_with : {"full", "select"}
+        Which networks give the CNN block: ``"full"``, the CNN trained on all
+        clips (the SVM's training rows get single cross-fitted networks'
+        outputs); ``"select"``, chosen on the inner folds that choose ``C``:
+        each inner fold also trains a twin network, and the SVM is fitted
+        both on the single networks' out-of-fold outputs and on the pairs'
+        averaged ones; when the pairs win (best inner macro-F1,
+        ``ensemble_scores_``) the SVM keeps them and every network of the
+        fit, averaged, gives the CNN block of new clips. Needs ``cross_fit``
+        (without it: ``"full"``); costs ``cross_fit`` more networks.
     C : float or sequence of float
         Regularisation of the linear SVM; a sequence is a grid searched by
         3-fold inner cross-validation on the training clips (``C_``,
@@ -130,6 +140,13 @@ spec_augment
         Key of the trained CNN (its folder in ``network_cache``); None without it.
     cross_fitted_ : bool
         Whether the SVM was fitted on out-of-fold CNN outputs (``cross_fit``).
+    predict_with_ : str
+        ``"all"`` when the CNN block comes from every network averaged (chosen
+        with ``predict_with="select"``), else ``"full"``.
+    ensemble_scores_ : dict
+        With ``predict_with="select"`` and cross-fitting, the best inner
+        macro-F1 of the SVM on single networks' outputs (``"full"``) and on
+        the pairs' (``"all"``); else empty.
     screener_ : transformer or None
         Fitted low-level screening.
     lowlevel_support_ : np.ndarray of bool or None
@@ -193,6 +210,7 @@ spec_augment
         spec_augment: bool = False,
         cnn_output: str = "embedding",
         cross_fit: int = 0,
+        predict_with: str = "full",
         C=0.1,
         use_embedding: bool = True,
         use_lowlevel: bool = True,
@@ -230,6 +248,7 @@ spec_augment
         self.spec_augment = spec_augment
         self.cnn_output = cnn_output
         self.cross_fit = cross_fit
+        self.predict_with = predict_with
         self.C = C
         self.use_embedding = use_embedding
         self.use_lowlevel = use_lowlevel
@@ -289,6 +308,7 @@ spec_augment
         -------
         self
         """
+        from mer_core.models.networks import pool_networks
         from mer_core.models.training import torch_session
 
         grid = C_grid(self.C)
@@ -303,6 +323,11 @@ spec_augment
                 f"cross_fit={self.cross_fit!r} needs cnn_output='logits': the hidden layers of "
                 "different networks do not share coordinates, their output layers do"
             )
+        if self.predict_with not in ("full", "select"):
+            raise ParameterError(
+                f"predict_with must be 'full' or 'select', got {self.predict_with!r}"
+            )
+        select = self.predict_with == "select"
         X = as_clip_features(X)
         codes = self._targets(y, len(X))
         who = type(self).__name__
@@ -316,11 +341,16 @@ spec_augment
         parts, names, spans = [], [], {}
         self.cnn_, self.history_, self.n_epochs_, self.best_epoch_ = None, [], 0, 0
         self.network_key_, self.cross_fitted_ = None, False
+        pair, inner = None, []
         if "embedding" in blocks:
             with torch_session(seed, self.n_jobs):
-                self.cnn_, x, valid, oof, _ = self._fit_cross_fitted(X, codes, seed)
+                self.cnn_, x, valid, oof, inner = self._fit_cross_fitted(
+                    X, codes, seed, twins=select and self._cnn_key() == "logits"
+                )
             out = (self._outputs(x, valid) if oof is None else oof)[self._cnn_key()]
             parts.append(out.astype(np.float64))
+            if oof is not None and "pair_logits" in oof:
+                pair = oof["pair_logits"].astype(np.float64)  # the candidate CNN block
             prefix = "emb" if self.cnn_output == "embedding" else "cnn_logit"
             names += [f"{prefix}_{i:03d}" for i in range(parts[-1].shape[1])]
             del x
@@ -375,6 +405,18 @@ spec_augment
         if musical_mode(self.use_musical) == "select":
             optional = ("musical", *spans["musical"])
         fit = fit_svm_inputs(make, Z, codes, grid, seed=seed, optional=optional, groups=X.groups)
+        self.predict_with_, self.ensemble_scores_ = "full", {}
+        if pair is not None:  # the pairs' averaged outputs as the CNN block, on the same folds
+            lo, hi = spans["embedding"]
+            Z_pair = np.hstack([Z[:, :lo], pair, Z[:, hi:]])
+            fit_pair = fit_svm_inputs(
+                make, Z_pair, codes, grid, seed=seed, optional=optional, groups=X.groups
+            )
+            self.ensemble_scores_ = {"full": _best(fit), "all": _best(fit_pair)}
+            if self.ensemble_scores_["all"] > self.ensemble_scores_["full"]:
+                fit, Z = fit_pair, Z_pair
+                self.predict_with_ = "all"
+                self.cnn_ = pool_networks([*inner, self.cnn_])
         self.scaler_, Zs = fit["scaler"], fit["Zs"]
         self.C_, self.C_scores_ = fit["C"], fit["C_scores"]
         self.temperature_, self.block_scores_ = fit["temperature"], fit["block_scores"]
@@ -450,3 +492,9 @@ spec_augment
         X = self._check_input(X)
         key = network_input(self.architecture)
         return self._outputs(self._pooled(X, key), self._valid(X, key))["embedding"]
+
+
+def _best(fit: dict) -> float:
+    """The best inner macro-F1 of a :func:`~mer_core.models.fusion.fit_svm_inputs` choice."""
+    scores = list(fit["block_scores"].values()) or list(fit["C_scores"].values())
+    return round(float(max(scores)), 6) if scores else float("nan")
