@@ -35,8 +35,12 @@ tables, each change justified and ablated:
   from the pairs' out-of-fold logits. The comparison of all six networks
   with one on the outer folds (the ablation ``cnn_all_networks``, an earlier
   session's) is what suggested the question; that comparison chose nothing.
-  The full network alone is the ablation ``cnn_full_network``. CNN-SVM and
-  the LSTM keep predicting with their full network.
+  The full network alone is the ablation ``cnn_full_network``. CNN-SVM makes
+  the same choice for its CNN block, on the inner folds that choose its
+  ``C``: its SVM is fitted on the single networks' out-of-fold outputs and on
+  the pairs' averaged ones, and the better keeps (the pairs' with all the
+  networks averaged for new clips; ablation ``cnn_svm_full_network``). The
+  LSTM keeps predicting with its full network.
 * **Hand-made features.** The whole low-level vector (no screening), the
   log-Mel texture statistics (:mod:`mer_core.features.texture`) and the chord
   vector's clip-level summary (:data:`~mer_core.models.fusion.CHORD_SUMMARY`).
@@ -176,6 +180,11 @@ CONFIGURATIONS_TRIED = (
         "ensembles of the cross-fitted networks",
         "CNN: full network or all networks, chosen on inner folds with a twin per inner fold "
         "(kept)",
+    ),
+    (
+        "CNN-SVM fusion",
+        "CNN block from single networks or from averaged pairs (then all networks), chosen "
+        "on the SVM's inner folds (kept)",
     ),
 )
 
