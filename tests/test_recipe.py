@@ -271,6 +271,23 @@ def test_cross_fitted_networks_are_cached_and_reused(tmp_path):
     second = fit()
     assert second.network_cached_
     np.testing.assert_array_equal(first.predict_proba(X), second.predict_proba(X))
+    assert second.network_loaded_seconds_ == pytest.approx(first.network_seconds_)
+    # one network gone: it is trained again, and the fit's training time still counts
+    # what the six loaded ones once took (a fold's training_seconds)
+    import json
+    import shutil
+
+    from mer_core.evaluation.protocol import training_seconds
+
+    entries = sorted(tmp_path.iterdir())
+    gone = json.loads((entries[0] / "meta.json").read_text())["seconds"]
+    shutil.rmtree(entries[0])
+    third = fit()
+    assert not third.network_cached_
+    assert third.network_loaded_seconds_ == pytest.approx(first.network_seconds_ - gone)
+    record = {"fit_seconds": 1.0, "network_seconds": third.network_seconds_}
+    record.update(network_cached=False, network_loaded_seconds=third.network_loaded_seconds_)
+    assert training_seconds(record) == pytest.approx(1.0 + first.network_seconds_ - gone)
 
 
 @pytest.mark.parametrize("name", ["svm", "cnn_svm"])

@@ -512,6 +512,7 @@ def _fit_fold(name, model, X, y, train, test, seed: int, labels) -> dict:
         "fit_seconds": fit_seconds,
         "network_seconds": float(getattr(est, "network_seconds_", 0.0) or 0.0),
         "network_cached": bool(getattr(est, "network_cached_", False)),
+        "network_loaded_seconds": float(getattr(est, "network_loaded_seconds_", 0.0) or 0.0),
         "network_key": getattr(est, "network_key_", None),
         "predict_seconds": predict_seconds,
         "n_train": int(len(train)),
@@ -529,8 +530,12 @@ def _fit_fold(name, model, X, y, train, test, seed: int, labels) -> dict:
 
 
 def training_seconds(record: dict) -> float:
-    """A fold's training time: measured fit time, plus the network's own training
-    time when the network was read from the network cache instead of trained."""
+    """A fold's training time: measured fit time, plus the training time of the
+    networks read from the network cache instead of trained (all of them, in
+    records made before ``network_loaded_seconds`` was kept, only when every
+    network was read)."""
+    if "network_loaded_seconds" in record:
+        return float(record["fit_seconds"] + record["network_loaded_seconds"])
     extra = record.get("network_seconds", 0.0) if record.get("network_cached") else 0.0
     return float(record["fit_seconds"] + extra)
 

@@ -387,7 +387,9 @@ class NetworkMixin:
         Returns (network, pooled training maps, pooled real frames or None);
         sets ``history_`` and ``best_epoch_`` (of member 0), ``n_epochs_``,
         ``network_seconds_`` (seconds all members' training took, also when
-        loaded), ``network_cached_`` (every member came from the cache) and
+        loaded), ``network_loaded_seconds_`` (the part of it spent training the
+        members loaded from the cache, so not in this fit's own time),
+        ``network_cached_`` (every member came from the cache) and
         ``network_key_`` (:func:`network_key` of member 0, whose history is
         ``history_``: its folder name in ``network_cache``).
         """
@@ -402,7 +404,7 @@ class NetworkMixin:
         x = self._pooled(X, key)
         valid = self._valid(X, key)
         cache = getattr(self, "network_cache", None)
-        members, infos, seconds, cached = [], [], 0.0, True
+        members, infos, seconds, cached, loaded_seconds = [], [], 0.0, True, 0.0
         stats = None
         keys = []
         for m_seed in self._member_seeds(seed):
@@ -416,6 +418,7 @@ class NetworkMixin:
                     members.append(net)
                     infos.append(loaded)
                     seconds += loaded["seconds"]
+                    loaded_seconds += loaded["seconds"]
                     continue
             cached = False
             if stats is None:
@@ -438,6 +441,7 @@ class NetworkMixin:
         self.n_epochs_ = infos[0]["n_epochs"]
         self.best_epoch_ = infos[0]["best_epoch"]
         self.network_seconds_ = seconds
+        self.network_loaded_seconds_ = loaded_seconds
         self.network_cached_ = cached
         if len(members) == 1:
             net = members[0]
@@ -460,8 +464,8 @@ class NetworkMixin:
         folds, with its own seed. These out-of-fold outputs are what a
         network says about music it has not heard, unlike the outputs of the
         network trained on all clips (returned as before, and the one that
-        predicts). ``network_seconds_`` then counts every network,
-        ``network_cached_`` is True only if all were loaded, and
+        predicts). ``network_seconds_`` and ``network_loaded_seconds_`` then
+        count every network, ``network_cached_`` is True only if all were loaded, and
         ``cross_fitted_`` says whether out-of-fold outputs were made (not when
         a class has fewer than ``k`` clips, or there are fewer than ``k`` groups).
 
@@ -486,7 +490,7 @@ class NetworkMixin:
         k = self.cross_fit
         if k != 0 and (check_positive_int(k, "cross_fit") < 2):
             raise ParameterError(f"cross_fit must be 0 (off) or at least 2, got {k!r}")
-        oof, seconds, cached, inner = None, 0.0, True, []
+        oof, seconds, cached, inner, loaded = None, 0.0, True, [], 0.0
         scores = {"full": [], "all": []}
         folds = inner_folds(codes, n_splits=k, seed=seed, groups=X.groups) if k else None
         if folds is not None:
@@ -500,6 +504,7 @@ class NetworkMixin:
                     net, _, _ = self._fit_network(X[tr], codes[tr], m_seed)
                     inner.append(net)
                     seconds += self.network_seconds_
+                    loaded += self.network_loaded_seconds_
                     cached = cached and self.network_cached_
                     got = network_outputs(net, x_va, crop=self._crop(), valid=valid_va)
                     if out is None:
@@ -516,6 +521,7 @@ class NetworkMixin:
             torch_seed(seed)  # the full network as without cross-fitting
         net, x, valid = self._fit_network(X, codes, seed)
         self.network_seconds_ += seconds
+        self.network_loaded_seconds_ += loaded
         self.network_cached_ = self.network_cached_ and cached
         self.cross_fitted_ = oof is not None
         self.ensemble_scores_ = (
