@@ -60,7 +60,7 @@ MODEL_TITLES = {
     "lstm_paper": "LSTM (paper recipe)",
     "cnn_svm_paper": "CNN-SVM (paper recipe)",
     "cnn_svm_embedding": "CNN-SVM with embeddings, not logits",
-    "cnn_svm_full_network": "CNN-SVM, full network only",
+    "cnn_svm_select": "CNN-SVM, ensemble chosen on inner folds",
     "cnn_svm_no_texture": "CNN-SVM w/o texture statistics",
     "cnn_svm_no_chords": "CNN-SVM w/o chord vector",
     "cnn_svm_musical": "CNN-SVM, musical descriptors always",

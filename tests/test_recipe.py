@@ -262,7 +262,9 @@ def test_cross_fitted_networks_are_cached_and_reused(tmp_path):
     X, y = toy(32)
 
     def fit():
-        est = build_estimator("cnn_svm", budget="tiny", random_state=0, network_cache=tmp_path)
+        est = build_estimator(
+            "cnn_svm_select", budget="tiny", random_state=0, network_cache=tmp_path
+        )
         return est.set_params(cross_fit=3, n_jobs=1, progress=False).fit(X, y)
 
     first = fit()
@@ -395,7 +397,16 @@ def test_the_ensemble_is_chosen_on_the_inner_folds(winner, monkeypatch):
         calls.append(real_f1(y_true, y_pred, **kw))
         return float((len(calls) % 2 == 0) == (winner == "all"))
 
+    import mer_core.models.neural as neural
+
+    real_t, temps = neural.ensemble_temperature, []
+
+    def spy(logits, pair_logits, codes, *, n_networks):
+        temps.append((n_networks, real_t(logits, pair_logits, codes, n_networks=n_networks)))
+        return temps[-1][1]
+
     monkeypatch.setattr(sklearn.metrics, "f1_score", rigged)
+    monkeypatch.setattr(neural, "ensemble_temperature", spy)
     chosen = fit(predict_with="select")
     monkeypatch.undo()
     assert len(calls) == 6  # 3 inner folds x (one network, the pair)
@@ -406,13 +417,14 @@ def test_the_ensemble_is_chosen_on_the_inner_folds(winner, monkeypatch):
     }
     assert inner_choices(chosen)["predict_with"] == winner
     if winner == "full":  # the same full network and out-of-fold logits as without a choice
-        assert not isinstance(chosen.cnn_, NetworkEnsemble)
+        assert not isinstance(chosen.cnn_, NetworkEnsemble) and temps == []
         assert chosen.temperature_ == full.temperature_
         np.testing.assert_allclose(
             chosen.decision_function(X_test), full.decision_function(X_test), rtol=1e-6
         )
     else:  # full + 3 inner networks + their 3 twins, and the pairs' temperature
         assert isinstance(chosen.cnn_, NetworkEnsemble) and len(chosen.cnn_.members) == 7
+        assert temps == [(7, chosen.temperature_)]  # rescaled to the 7 networks averaged
         assert chosen.temperature_ != full.temperature_
     assert "ensemble_scores_" in vars(full) and full.ensemble_scores_ == {}
 
@@ -457,3 +469,23 @@ def test_cnn_svm_chooses_its_cnn_block_on_the_inner_folds(winner, monkeypatch):
     assert full.predict_with_ == "full" and full.ensemble_scores_ == {}
     with pytest.raises(ParameterError, match="must be 'full' or 'select', got 'all'"):
         fit(predict_with="all")
+
+
+def test_ensemble_temperature_extrapolates_to_the_ensembles_size():
+    """Averaging more networks sharpens them; the pairs' temperature is extrapolated to k."""
+    from mer_core.models.fusion import ensemble_temperature, fit_temperature
+
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 4, 4000)
+    mu = 2.0 * np.eye(4)[y] + rng.normal(0, 1.5, (4000, 4))  # errors the networks share
+    nets = mu + rng.normal(0, 2.0, (12, 4000, 4))  # and each network's own
+    one, pair = nets[0], nets[:2].mean(axis=0)
+    t = {k: ensemble_temperature(one, pair, y, n_networks=k) for k in (1, 2, 6, 12)}
+    assert t[1] == pytest.approx(fit_temperature(one, y))
+    assert t[2] == pytest.approx(fit_temperature(pair, y))
+    assert t[12] < t[6] < t[2] < t[1]
+    # near the temperature fitted on the 12 networks' average itself, on the soft side
+    fitted = fit_temperature(nets.mean(axis=0), y)
+    assert fitted < t[12] < 1.2 * fitted
+    with pytest.raises(ParameterError, match="n_networks"):
+        ensemble_temperature(one, pair, y, n_networks=0)

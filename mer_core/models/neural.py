@@ -15,7 +15,7 @@ from sklearn.utils.validation import check_is_fitted
 from mer_core.errors import ParameterError
 from mer_core.features.container import as_clip_features
 from mer_core.models.base import MerClassifier, NetworkMixin
-from mer_core.models.fusion import fit_temperature
+from mer_core.models.fusion import ensemble_temperature, fit_temperature
 
 __all__ = ["CNNClassifier", "LSTMClassifier"]
 
@@ -133,12 +133,16 @@ class _NetworkClassifier(NetworkMixin, MerClassifier):
             net = pool_networks([*inner, net])
         setattr(self, self._net_attr, net)
         self.predict_with_ = chosen
-        # an averaged pair's logits are less sure than one network's: the
-        # temperature of a chosen ensemble comes from the pair's out-of-fold logits
-        logits = (
-            None if oof is None else oof["pair_logits" if chosen == "all" and select else "logits"]
-        )
-        self.temperature_ = 1.0 if logits is None else fit_temperature(logits, codes)
+        # averaged logits are less sure than one network's: a chosen ensemble's
+        # temperature comes from the pairs' out-of-fold logits, rescaled to its size
+        if oof is None:
+            self.temperature_ = 1.0
+        elif chosen == "all" and select:
+            self.temperature_ = ensemble_temperature(
+                oof["logits"], oof["pair_logits"], codes, n_networks=len(inner) + 1
+            )
+        else:
+            self.temperature_ = fit_temperature(oof["logits"], codes)
         self._record_shapes(X, [key])
         self._fit_novelty(self._outputs(x, valid)["embedding"])
         return self
@@ -189,7 +193,10 @@ class CNNClassifier(_NetworkClassifier):
         Epochs run, and the epoch whose weights were kept.
     temperature_ : float
         Softmax temperature of ``predict_proba``: fitted on the out-of-fold
-        logits with ``cross_fit``, else 1 (the network's own softmax).
+        logits with ``cross_fit``, else 1 (the network's own softmax). For an
+        ensemble chosen by ``predict_with="select"``, extrapolated from one
+        network's and the pairs' temperatures to the ensemble's size
+        (:func:`~mer_core.models.fusion.ensemble_temperature`).
     cross_fitted_ : bool
         Whether ``temperature_`` comes from out-of-fold logits.
     predict_with_ : str
