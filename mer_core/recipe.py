@@ -35,14 +35,18 @@ tables, each change justified and ablated:
   from the pairs' out-of-fold logits. The comparison of all six networks
   with one on the outer folds (the ablation ``cnn_all_networks``, an earlier
   session's) is what suggested the question; that comparison chose nothing.
-  The full network alone is the ablation ``cnn_full_network``. When the
-  ensemble is chosen, its temperature is extrapolated from those fitted on
-  one network's and on the pairs' out-of-fold logits to the number of
-  networks it averages (:func:`~mer_core.models.fusion.ensemble_temperature`).
-  It has no parameter to tune and never changes a prediction, but the change
-  was prompted by chapter 6's calibration of an earlier record (the pairs'
-  own temperature left the average of eleven networks too unsure), so the
-  CNN's expected calibration error is measured on folds that prompted it. CNN-SVM can make the same choice for its CNN block
+  The full network alone is the ablation ``cnn_full_network``. An ensemble
+  predicts with its members' mean logits rescaled to the members' own
+  scale (:func:`~mer_core.models.fusion.norm_matched`): averaging shrinks
+  the logits wherever the networks disagree, and eleven networks trained on
+  different clips disagree more than a pair of twins, so the temperature
+  fitted on the pairs' out-of-fold logits (made the same way) would leave
+  the ensemble too unsure. This never changes a prediction and has nothing
+  to tune, but it was prompted by chapter 6's calibration of an earlier
+  record (the pairs' temperature on the plain average of eleven networks),
+  so the CNN's expected calibration error is measured on the folds that
+  prompted it.
+  CNN-SVM can make the same choice for its CNN block
   on the inner folds that choose its ``C`` (the ablation ``cnn_svm_select``:
   its SVM fitted on the single networks' out-of-fold outputs and on the pairs'
   averaged ones, the better kept), but the recipe predicts with the full
@@ -197,8 +201,9 @@ CONFIGURATIONS_TRIED = (
     ),
     (
         "calibration",
-        "temperature of the CNN's chosen ensemble: the pairs' as fitted, or extrapolated from "
-        "one network's and the pairs' to the ensemble's size (kept)",
+        "calibration of the CNN's chosen ensemble: the pairs' temperature on the plain "
+        "average, extrapolated to the ensemble's size, or on the members' mean logits at "
+        "their own scale (kept)",
     ),
 )
 

@@ -346,6 +346,8 @@ def test_the_inner_networks_can_join_the_prediction(tmp_path):
     """predict_with="all": the full network and the cross-fitted ones, logits averaged."""
     import copy
 
+    from mer_core.models.fusion import norm_matched
+
     X, y = toy(32)
     X_test, _ = toy(16, seed=1)
 
@@ -364,7 +366,10 @@ def test_the_inner_networks_can_join_the_prediction(tmp_path):
         alone.lstm_ = member
         one.append(alone.decision_function(X_test))
     decision = pooled.decision_function(X_test)
-    np.testing.assert_allclose(decision, np.mean(one, axis=0), rtol=1e-5, atol=1e-5)
+    # the members' mean logits at the members' own scale (norm_matched)
+    expected = norm_matched(np.stack(one, axis=1))
+    np.testing.assert_allclose(decision, expected, rtol=1e-4, atol=1e-5)
+    np.testing.assert_array_equal(decision.argmax(1), np.mean(one, axis=0).argmax(1))
     np.testing.assert_allclose(one[-1], full.decision_function(X_test), rtol=1e-5, atol=1e-5)
     assert not np.allclose(decision, one[-1])
     loaded = load_model(save_model(pooled, tmp_path / "m"))
@@ -397,16 +402,7 @@ def test_the_ensemble_is_chosen_on_the_inner_folds(winner, monkeypatch):
         calls.append(real_f1(y_true, y_pred, **kw))
         return float((len(calls) % 2 == 0) == (winner == "all"))
 
-    import mer_core.models.neural as neural
-
-    real_t, temps = neural.ensemble_temperature, []
-
-    def spy(logits, pair_logits, codes, *, n_networks):
-        temps.append((n_networks, real_t(logits, pair_logits, codes, n_networks=n_networks)))
-        return temps[-1][1]
-
     monkeypatch.setattr(sklearn.metrics, "f1_score", rigged)
-    monkeypatch.setattr(neural, "ensemble_temperature", spy)
     chosen = fit(predict_with="select")
     monkeypatch.undo()
     assert len(calls) == 6  # 3 inner folds x (one network, the pair)
@@ -417,14 +413,23 @@ def test_the_ensemble_is_chosen_on_the_inner_folds(winner, monkeypatch):
     }
     assert inner_choices(chosen)["predict_with"] == winner
     if winner == "full":  # the same full network and out-of-fold logits as without a choice
-        assert not isinstance(chosen.cnn_, NetworkEnsemble) and temps == []
+        assert not isinstance(chosen.cnn_, NetworkEnsemble)
         assert chosen.temperature_ == full.temperature_
         np.testing.assert_allclose(
             chosen.decision_function(X_test), full.decision_function(X_test), rtol=1e-6
         )
     else:  # full + 3 inner networks + their 3 twins, and the pairs' temperature
         assert isinstance(chosen.cnn_, NetworkEnsemble) and len(chosen.cnn_.members) == 7
-        assert temps == [(7, chosen.temperature_)]  # rescaled to the 7 networks averaged
+        # the members' mean logits at the members' scale: the plain mean's decision, surer
+        matched = chosen.decision_function(X_test)
+        chosen.predict_with_ = "full"  # the ensemble's plain mean
+        plain = chosen.decision_function(X_test)
+        chosen.predict_with_ = "all"
+        np.testing.assert_array_equal(matched.argmax(axis=1), plain.argmax(axis=1))
+        norms = [
+            np.linalg.norm(z - z.mean(axis=1, keepdims=True), axis=1) for z in (plain, matched)
+        ]
+        assert np.all(norms[1] >= norms[0] - 1e-5) and np.any(norms[1] > norms[0] + 1e-4)
         assert chosen.temperature_ != full.temperature_
     assert "ensemble_scores_" in vars(full) and full.ensemble_scores_ == {}
 
@@ -471,21 +476,34 @@ def test_cnn_svm_chooses_its_cnn_block_on_the_inner_folds(winner, monkeypatch):
         fit(predict_with="all")
 
 
-def test_ensemble_temperature_extrapolates_to_the_ensembles_size():
-    """Averaging more networks sharpens them; the pairs' temperature is extrapolated to k."""
-    from mer_core.models.fusion import ensemble_temperature, fit_temperature
+def test_norm_matched_keeps_the_decision_and_the_members_scale():
+    """An ensemble's logits at its members' scale: as sure with 12 members as with 2."""
+    from mer_core.models.fusion import fit_temperature, norm_matched
 
     rng = np.random.default_rng(3)
     y = rng.integers(0, 4, 4000)
     mu = 2.0 * np.eye(4)[y] + rng.normal(0, 1.5, (4000, 4))  # errors the networks share
-    nets = mu + rng.normal(0, 2.0, (12, 4000, 4))  # and each network's own
-    one, pair = nets[0], nets[:2].mean(axis=0)
-    t = {k: ensemble_temperature(one, pair, y, n_networks=k) for k in (1, 2, 6, 12)}
-    assert t[1] == pytest.approx(fit_temperature(one, y))
-    assert t[2] == pytest.approx(fit_temperature(pair, y))
-    assert t[12] < t[6] < t[2] < t[1]
-    # near the temperature fitted on the 12 networks' average itself, on the soft side
-    fitted = fit_temperature(nets.mean(axis=0), y)
-    assert fitted < t[12] < 1.2 * fitted
-    with pytest.raises(ParameterError, match="n_networks"):
-        ensemble_temperature(one, pair, y, n_networks=0)
+    nets = mu[:, None] + rng.normal(0, 2.0, (4000, 12, 4))  # and each network's own
+    plain = nets.mean(axis=1)
+    matched = norm_matched(nets)
+    np.testing.assert_array_equal(matched.argmax(axis=1), plain.argmax(axis=1))
+    size = {k: np.linalg.norm(norm_matched(nets[:, :k]), axis=1).mean() for k in (1, 2, 12)}
+    assert size[12] == pytest.approx(size[2], rel=0.02) and size[2] == pytest.approx(
+        size[1], rel=0.02
+    )
+    # the pairs' temperature fits 12 networks better at the members' scale than plain
+    from scipy.special import softmax
+
+    pairs = nets[:, :2]
+    t_plain = fit_temperature(pairs.mean(axis=1), y)
+    t_matched = fit_temperature(norm_matched(pairs), y)
+    labels = [0, 1, 2, 3]
+    ece_plain = expected_calibration_error(y, softmax(plain / t_plain, axis=1), labels=labels)
+    ece_matched = expected_calibration_error(
+        y, softmax(matched / t_matched, axis=1), labels=labels
+    )
+    assert ece_matched < ece_plain
+    one = rng.normal(size=(5, 1, 4))
+    np.testing.assert_allclose(norm_matched(one), one[:, 0] - one[:, 0].mean(1, keepdims=True))
+    with pytest.raises(ParameterError, match="member_logits"):
+        norm_matched(np.zeros((3, 4)))

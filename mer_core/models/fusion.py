@@ -33,13 +33,13 @@ __all__ = [
     "FixedSelector",
     "TextEncoder",
     "chord_columns",
-    "ensemble_temperature",
     "fit_svm_inputs",
     "fit_temperature",
     "make_screener",
     "mfcc_stats",
     "mfcc_stats_names",
     "musical_mode",
+    "norm_matched",
     "select_C",
     "select_blocks",
     "texture_block",
@@ -305,42 +305,46 @@ def fit_temperature(decision: np.ndarray, y: np.ndarray) -> float:
     return float(np.exp(res.x))
 
 
-def ensemble_temperature(
-    logits: np.ndarray, pair_logits: np.ndarray, y: np.ndarray, *, n_networks: int
-) -> float:
-    """Temperature for the average of ``n_networks`` networks' logits, extrapolated.
+def norm_matched(member_logits: np.ndarray) -> np.ndarray:
+    """Each clip's mean logits over an ensemble's members, at the members' own scale.
 
-    Out-of-fold logits exist for one network (``logits``) and for the average
-    of two trained on the same clips with different seeds (``pair_logits``),
-    but an ensemble predicts with more networks. Averaging shrinks what the
-    networks disagree on, so the average of ``k`` needs its own temperature.
-    The temperatures fitted (:func:`fit_temperature`) on one network
-    (``T1``) and on the pairs (``T2``) are extrapolated to ``k`` networks with
-    ``log T`` linear in ``1 / k``, the disagreement's share of the averaged
-    logits' variance (a simulation-extrapolation in the spirit of Cook &
-    Stefanski 1994): ``T_k = T2 * (T2 / T1) ** (1 - 2 / k)``. On simulated
-    networks whose errors are partly shared, as real networks' are, this comes
-    within a fifth of the temperature fitted on the ``k`` networks' average,
-    and errs towards too soft rather than too sure when they share nothing.
+    Averaging networks' logits shrinks them wherever the networks disagree,
+    so an ensemble of many looks less sure than any of its members, and a
+    temperature fitted for fewer networks (the out-of-fold logits of single
+    networks or of pairs) would leave its probabilities too soft. Here the
+    centred mean of each clip's member logits is rescaled to the mean length
+    of the members' centred logits: the decision (argmax) is the plain
+    average's, its scale does not depend on how many members there are, and
+    it uses nothing but the clip's own logits.
+
+    Parameters
+    ----------
+    member_logits : np.ndarray, shape (n_clips, n_members, n_classes)
+
+    Returns
+    -------
+    np.ndarray, shape (n_clips, n_classes)
 
     Examples
     --------
     >>> import numpy as np
-    >>> rng = np.random.default_rng(0)
-    >>> y = rng.integers(0, 3, 400)
-    >>> mu = 2.0 * np.eye(3)[y]
-    >>> a, b = (mu + rng.normal(0, 2, (400, 3)) for _ in range(2))
-    >>> t1, t2 = fit_temperature(a, y), fit_temperature((a + b) / 2, y)
-    >>> bool(t1 > t2 > ensemble_temperature(a, (a + b) / 2, y, n_networks=11))
-    True
-    >>> round(ensemble_temperature(a, (a + b) / 2, y, n_networks=2) / t2, 6)
-    1.0
+    >>> m = np.array([[[2.0, -2.0], [-1.0, 1.0]]])  # two members that disagree
+    >>> m.mean(axis=1)
+    array([[ 0.5, -0.5]])
+    >>> norm_matched(m)
+    array([[ 1.5, -1.5]])
     """
-    k = int(n_networks)
-    if k < 1:
-        raise ParameterError(f"n_networks must be at least 1, got {n_networks!r}")
-    t1, t2 = fit_temperature(logits, y), fit_temperature(pair_logits, y)
-    return float(t2 * (t2 / t1) ** (1.0 - 2.0 / k))
+    z = np.asarray(member_logits, dtype=np.float64)
+    if z.ndim != 3:
+        raise ParameterError(
+            f"member_logits must be (n_clips, n_members, n_classes), got shape {z.shape}"
+        )
+    z = z - z.mean(axis=2, keepdims=True)
+    mean = z.mean(axis=1)
+    length = np.linalg.norm(mean, axis=1, keepdims=True)
+    target = np.linalg.norm(z, axis=2).mean(axis=1, keepdims=True)
+    scale = np.divide(target, length, out=np.ones_like(length), where=length > 0)
+    return mean * scale
 
 
 def make_screener(method: str, k, corr_threshold: float, random_state=None):

@@ -349,9 +349,11 @@ def network_input(name: str) -> str:
 class NetworkEnsemble(nn.Module):
     """Several networks of one architecture, trained with different seeds, as one.
 
-    ``forward`` returns the members' mean ``logits`` (the ensemble's decision)
-    and their ``embedding`` vectors side by side (members' embeddings live in
-    different spaces, so they are concatenated, never averaged).
+    ``forward`` returns the members' mean ``logits`` (the ensemble's decision),
+    their ``embedding`` vectors side by side (members' embeddings live in
+    different spaces, so they are concatenated, never averaged) and each
+    member's logits side by side (``member_logits``, ``n_members * n_classes``
+    values per input).
 
     Parameters
     ----------
@@ -384,6 +386,7 @@ class NetworkEnsemble(nn.Module):
         return {
             "logits": torch.stack([o["logits"] for o in outs]).mean(dim=0),
             "embedding": torch.cat([o["embedding"] for o in outs], dim=1),
+            "member_logits": torch.cat([o["logits"] for o in outs], dim=1),
         }
 
 

@@ -15,7 +15,7 @@ from sklearn.utils.validation import check_is_fitted
 from mer_core.errors import ParameterError
 from mer_core.features.container import as_clip_features
 from mer_core.models.base import MerClassifier, NetworkMixin
-from mer_core.models.fusion import ensemble_temperature, fit_temperature
+from mer_core.models.fusion import fit_temperature, norm_matched
 
 __all__ = ["CNNClassifier", "LSTMClassifier"]
 
@@ -133,14 +133,15 @@ class _NetworkClassifier(NetworkMixin, MerClassifier):
             net = pool_networks([*inner, net])
         setattr(self, self._net_attr, net)
         self.predict_with_ = chosen
-        # averaged logits are less sure than one network's: a chosen ensemble's
-        # temperature comes from the pairs' out-of-fold logits, rescaled to its size
+        # an ensemble predicts with its members' mean logits at their own scale
+        # (norm_matched), so a temperature fitted on fewer networks fits it: a
+        # chosen ensemble's on the pairs' out-of-fold logits, made the same way
         if oof is None:
             self.temperature_ = 1.0
         elif chosen == "all" and select:
-            self.temperature_ = ensemble_temperature(
-                oof["logits"], oof["pair_logits"], codes, n_networks=len(inner) + 1
-            )
+            one = oof["logits"].astype(np.float64)
+            twin = 2.0 * oof["pair_logits"].astype(np.float64) - one
+            self.temperature_ = fit_temperature(norm_matched(np.stack([one, twin], 1)), codes)
         else:
             self.temperature_ = fit_temperature(oof["logits"], codes)
         self._record_shapes(X, [key])
@@ -155,7 +156,13 @@ class _NetworkClassifier(NetworkMixin, MerClassifier):
         check_is_fitted(self, self._net_attr)
         X = self._check_input(X)
         (key,) = self.input_shapes_
-        return self._outputs(self._pooled(X, key), self._valid(X, key))
+        out = self._outputs(self._pooled(X, key), self._valid(X, key))
+        members = out.pop("member_logits", None)
+        if members is not None and getattr(self, "predict_with_", "full") == "all":
+            n, n_classes = out["logits"].shape
+            members = members.reshape(n, -1, n_classes)
+            out["logits"] = norm_matched(members).astype(np.float32)
+        return out
 
     @staticmethod
     def _decision(logits: np.ndarray) -> np.ndarray:
@@ -194,9 +201,11 @@ class CNNClassifier(_NetworkClassifier):
     temperature_ : float
         Softmax temperature of ``predict_proba``: fitted on the out-of-fold
         logits with ``cross_fit``, else 1 (the network's own softmax). For an
-        ensemble chosen by ``predict_with="select"``, extrapolated from one
-        network's and the pairs' temperatures to the ensemble's size
-        (:func:`~mer_core.models.fusion.ensemble_temperature`).
+        ensemble chosen by ``predict_with="select"``, fitted on the pairs'
+        out-of-fold logits; an ensemble of ``predict_with="all"`` or
+        ``"select"`` predicts with its members' mean logits at their own
+        scale (:func:`~mer_core.models.fusion.norm_matched`), so that a
+        temperature fitted on fewer networks fits it.
     cross_fitted_ : bool
         Whether ``temperature_`` comes from out-of-fold logits.
     predict_with_ : str

@@ -403,6 +403,9 @@ def network_outputs(
 ) -> dict[str, np.ndarray]:
     """Crop-averaged ``logits`` and ``embedding`` (float32 arrays) of pooled maps ``x``.
 
+    (And an ensemble's ``member_logits``: see
+    :class:`~mer_core.models.networks.NetworkEnsemble`.)
+
     Each clip is cut into the evenly spaced crops of :func:`eval_crops` that
     cover its real frames (``valid``, pooled frames per clip; all frames when
     None); a clip shorter than one crop gives one crop from its start.
@@ -433,7 +436,7 @@ def network_outputs(
             )
             out = net(torch.from_numpy(crops))
             clips = np.array([i for i, _ in chunk])
-            for key in ("logits", "embedding"):
+            for key in out:  # logits, embedding (and an ensemble's member_logits)
                 if key not in sums:
                     sums[key] = np.zeros((n, out[key].shape[1]), dtype=np.float64)
                 np.add.at(sums[key], clips, out[key].numpy().astype(np.float64))
