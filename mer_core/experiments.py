@@ -8,7 +8,8 @@ name                       model                                               f
 ``lstm``                   bidirectional LSTM on MFCC frames                   MFCC
 ``cnn_svm``                the paper's CNN-SVM (eq. 6)                         all
 ``cnn_svm_in_sample``      CNN-SVM's SVM on in-sample CNN outputs              ablation
-``cnn_svm_select``         CNN-SVM's CNN block: ensemble chosen on inner folds  ablation
+``cnn_svm_select``         CNN-SVM, ensemble chosen on inner folds             ablation
+``cnn_svm_svm_scores``     CNN-SVM + RBF-SVM scores of the hand-made blocks    ablation
 ``cnn_svm_musical``        CNN-SVM, musical descriptors always in              ablation
 ``cnn_svm_no_musical``     CNN-SVM, musical descriptors never in               ablation
 ``svm_musical``            SVM, musical descriptors always in                  ablation
@@ -176,6 +177,13 @@ MODELS: dict[str, ModelSpec] = {
         description="CNN-SVM's CNN block: single networks or averaged pairs, chosen on "
         "inner folds (tried, dropped for cost; chapter 6)",
     ),
+    "cnn_svm_svm_scores": ModelSpec(
+        "cnn_svm_svm_scores",
+        "CNNSVMClassifier",
+        {**_CNN_SVM, "svm_scores": _RBF_C},
+        description="CNN-SVM reading an RBF SVM's cross-fitted scores of the hand-made "
+        "blocks too (chapter 6)",
+    ),
     "cnn_svm_no_texture": ModelSpec(
         "cnn_svm_no_texture",
         "CNNSVMClassifier",
@@ -236,6 +244,7 @@ ABLATIONS_OF = {
     "cnn_svm": (
         "cnn_svm_in_sample",
         "cnn_svm_select",
+        "cnn_svm_svm_scores",
         "cnn_svm_musical",
         "cnn_svm_no_musical",
         "cnn_svm_no_chords",

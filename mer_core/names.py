@@ -61,6 +61,7 @@ MODEL_TITLES = {
     "cnn_svm_paper": "CNN-SVM (paper recipe)",
     "cnn_svm_embedding": "CNN-SVM with embeddings, not logits",
     "cnn_svm_select": "CNN-SVM, ensemble chosen on inner folds",
+    "cnn_svm_svm_scores": "CNN-SVM + RBF-SVM scores of the hand-made block",
     "cnn_svm_no_texture": "CNN-SVM w/o texture statistics",
     "cnn_svm_no_chords": "CNN-SVM w/o chord vector",
     "cnn_svm_musical": "CNN-SVM, musical descriptors always",

@@ -8,13 +8,13 @@ import pandas as pd
 import pytest
 import torch
 
-from mer_core.errors import ParameterError
+from mer_core.errors import MerError, ParameterError
 from mer_core.evaluation.metrics import expected_calibration_error
 from mer_core.experiments import MODELS, build_estimator
 from mer_core.features.musical import musical_names
 from mer_core.features.texture import mel_band_stats
 from mer_core.models import ClipFeatures, load_model, save_model
-from mer_core.models.fusion import CHORD_SUMMARY, fit_temperature, select_C
+from mer_core.models.fusion import CHORD_SUMMARY, fit_temperature, select_C, texture_block
 from mer_core.models.networks import NetworkEnsemble, build_network, yang_cnn
 from mer_core.models.training import TrainSettings, network_outputs, train_network
 from mer_core.names import PAPER_MODELS
@@ -507,3 +507,42 @@ def test_norm_matched_keeps_the_decision_and_the_members_scale():
     np.testing.assert_allclose(norm_matched(one), one[:, 0] - one[:, 0].mean(1, keepdims=True))
     with pytest.raises(ParameterError, match="member_logits"):
         norm_matched(np.zeros((3, 4)))
+
+
+def test_cnn_svm_reads_cross_fitted_rbf_svm_scores(tmp_path, monkeypatch):
+    """svm_scores: an RBF SVM's out-of-fold decision values join the linear SVM's input."""
+    import sklearn.svm
+
+    X, y = toy(48, seed=4)
+    X_test, _ = toy(16, seed=5)
+    est = build_estimator("cnn_svm_svm_scores", budget="tiny", random_state=0)
+    assert est.svm_scores == MODELS["svm"].params["C"]  # the SVM baseline's C grid
+    real_fit, fitted = sklearn.svm.SVC.fit, []
+
+    def spy(self, X, y, sample_weight=None):
+        fitted.append(len(y))
+        return real_fit(self, X, y, sample_weight)
+
+    monkeypatch.setattr(sklearn.svm.SVC, "fit", spy)
+    est.set_params(n_jobs=1, progress=False, cross_fit=3).fit(X, y)
+    monkeypatch.undo()
+    assert list(est.blocks_)[-1] == "svm_scores"
+    lo, hi = est.blocks_["svm_scores"]
+    assert hi - lo == 4 and est.feature_names_[lo:hi] == [f"svm_score_{i}" for i in range(4)]
+    # the full SVM on all 48 clips, and one per inner fold on the other folds' clips only
+    assert fitted.count(48) == 1 and sum(n < 48 for n in fitted) >= 3 * 3
+    # new clips get the full RBF SVM's scores, after the same hand-made blocks
+    hand = [
+        X_test.lowlevel[:, est.lowlevel_support_],
+        texture_block(X_test, est.texture_bands)[0],
+        X_test.chords[:, est.chord_support_],
+    ]
+    expected = est.score_svm_.decision_function(est.score_scaler_.transform(np.hstack(hand)))
+    fused = est.scaler_.inverse_transform(est.fused_features(X_test))
+    np.testing.assert_allclose(fused[:, lo:hi], expected, rtol=1e-6, atol=1e-8)
+    loaded = load_model(save_model(est, tmp_path / "m"))
+    np.testing.assert_allclose(loaded.predict_proba(X_test), est.predict_proba(X_test))
+    with pytest.raises(MerError, match="svm_scores needs a hand-made block"):
+        build_estimator("cnn_embedding_svm", budget="tiny").set_params(
+            svm_scores=1.0, n_jobs=1, progress=False
+        ).fit(X, y)

@@ -44,6 +44,7 @@ from mer_core.models.fusion import (
     fit_svm_inputs,
     make_screener,
     musical_mode,
+    select_C,
     texture_block,
 )
 from mer_core.validation import check_bool, check_positive_int
@@ -115,6 +116,17 @@ spec_augment
         Dimensions of the text encoding.
     svm_max_iter : int
         Iteration cap of ``LinearSVC``.
+    svm_scores : None, float or sequence of float
+        None: off. Else the ``C`` grid of an RBF-kernel SVM on the hand-made
+        blocks (low-level, texture, chords) whose decision values (one per
+        class) join the linear SVM's input as one more block
+        (``"svm_scores"``), as the CNN's output layer does: cross-fitted on
+        the inner folds of ``cross_fit`` (5 when 0) for the training rows,
+        each inner fold choosing its own ``C`` on folds of its own
+        (:func:`~mer_core.models.fusion.select_C`), and from the RBF SVM
+        fitted on all training clips for new ones. The linear SVM then reads
+        what a kernel machine makes of the hand-made features beside the
+        features themselves.
     random_state : None, int or RandomState
         Seed of the CNN, the screening, the text SVD and the SVM solver.
     n_jobs : int or None
@@ -165,6 +177,8 @@ spec_augment
     block_scores_ : dict
         With ``use_musical="select"``, the best inner macro-F1 with and without
         the musical descriptors (empty otherwise).
+    score_scaler_, score_svm_ : StandardScaler and SVC, or None
+        The RBF SVM of ``svm_scores`` (None when off).
     svm_ : LinearSVC
         Fitted on class codes ``0..n_classes-1``; ``svm_.coef_`` has one column per
         fused feature.
@@ -225,6 +239,7 @@ spec_augment
         corr_threshold: float = 0.95,
         text_components: int = 16,
         svm_max_iter: int = 10000,
+        svm_scores=None,
         random_state=None,
         n_jobs: int | None = None,
         progress: bool = True,
@@ -263,6 +278,7 @@ spec_augment
         self.corr_threshold = corr_threshold
         self.text_components = text_components
         self.svm_max_iter = svm_max_iter
+        self.svm_scores = svm_scores
         self.random_state = random_state
         self.n_jobs = n_jobs
         self.progress = progress
@@ -396,6 +412,24 @@ spec_augment
         for block, part in zip(blocks, parts, strict=True):
             spans[block] = [start, start + part.shape[1]]
             start += part.shape[1]
+        self.score_scaler_ = self.score_svm_ = None
+        if self.svm_scores is not None:
+            hand = [parts[blocks.index(b)] for b in _SCORED if b in blocks]
+            if not hand:
+                raise MerError(
+                    "svm_scores needs a hand-made block (use_lowlevel, use_texture or use_chords)"
+                )
+            scores, self.score_scaler_, self.score_svm_ = _cross_fitted_scores(
+                np.hstack(hand),
+                codes,
+                C_grid(self.svm_scores),
+                seed=seed,
+                n_splits=self.cross_fit or 5,
+                groups=X.groups,
+            )
+            parts.append(scores)
+            spans["svm_scores"] = [start, start + scores.shape[1]]
+            names += [f"svm_score_{i}" for i in range(scores.shape[1])]
         Z = np.hstack(parts)
 
         def make(C):
@@ -446,28 +480,33 @@ spec_augment
     def _fused(self, X: ClipFeatures) -> np.ndarray:
         from mer_core.models.networks import network_input
 
-        parts = []
+        parts: dict[str, np.ndarray] = {}  # in the order of the fused input
         if self.cnn_ is not None:
             key = network_input(self.architecture)
             out = self._outputs(self._pooled(X, key), self._valid(X, key))
-            parts.append(out[self._cnn_key()].astype(np.float64))
+            parts["embedding"] = out[self._cnn_key()].astype(np.float64)
         if self.lowlevel_support_ is not None:
-            parts.append(np.asarray(X.lowlevel, dtype=np.float64)[:, self.lowlevel_support_])
+            low = np.asarray(X.lowlevel, dtype=np.float64)
+            parts["lowlevel"] = low[:, self.lowlevel_support_]
         if "texture" in self.blocks_:
-            parts.append(texture_block(X, self.texture_bands)[0])
+            parts["texture"] = texture_block(X, self.texture_bands)[0]
         if "chords" in self.blocks_:
             chords = np.asarray(X.chords, dtype=np.float64)
             support = getattr(self, "chord_support_", None)
-            parts.append(chords if support is None else chords[:, support])
+            parts["chords"] = chords if support is None else chords[:, support]
         if "musical" in self.blocks_:
-            parts.append(np.asarray(X.musical, dtype=np.float64))
+            parts["musical"] = np.asarray(X.musical, dtype=np.float64)
         if self.text_encoder_ is not None:
             if X.text is None:
                 raise MerError(
                     "this CNNSVMClassifier was fitted with use_text=True; X.text is missing"
                 )
-            parts.append(self.text_encoder_.transform(X.text))
-        return np.hstack(parts)
+            parts["text"] = self.text_encoder_.transform(X.text)
+        if getattr(self, "score_svm_", None) is not None:
+            hand = np.hstack([parts[b] for b in _SCORED if b in parts])
+            scores = self.score_svm_.decision_function(self.score_scaler_.transform(hand))
+            parts["svm_scores"] = scores.reshape(len(scores), -1)
+        return np.hstack(list(parts.values()))
 
     def fused_features(self, X) -> np.ndarray:
         """The standardised SVM input of each clip, ``(n_clips, len(feature_names_))``."""
@@ -492,6 +531,53 @@ spec_augment
         X = self._check_input(X)
         key = network_input(self.architecture)
         return self._outputs(self._pooled(X, key), self._valid(X, key))["embedding"]
+
+
+#: The hand-made blocks the RBF SVM of ``svm_scores`` reads, in input order.
+_SCORED = ("lowlevel", "texture", "chords")
+
+
+def _cross_fitted_scores(H, codes, grid, *, seed: int, n_splits: int, groups=None):
+    """Out-of-fold RBF-SVM decision values of the rows ``H``, and the SVM fitted on all.
+
+    Each of ``n_splits`` inner folds (artist-grouped with ``groups``:
+    :func:`~mer_core.evaluation.protocol.inner_folds`) gets the decision values
+    of an RBF SVM trained on the other folds, its ``C`` chosen on folds of
+    those rows alone; the SVM that scores new clips is trained on every row,
+    its ``C`` chosen the same way. Returns ``(scores, scaler, svm)``; without
+    enough rows for inner folds, the scores are the full SVM's own.
+    """
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.svm import SVC
+
+    from mer_core.evaluation.protocol import inner_folds
+
+    def make(C):
+        return SVC(C=C, kernel="rbf", gamma="scale", decision_function_shape="ovr")
+
+    def fit(rows):
+        scaler = StandardScaler().fit(H[rows])
+        Hs = scaler.transform(H[rows])
+        sub = None if groups is None else np.asarray(groups)[rows]
+        C, _, _ = select_C(make, Hs, codes[rows], grid, seed=seed, groups=sub)
+        return scaler, make(C).fit(Hs, codes[rows])
+
+    def decide(scaler, svm, rows):
+        d = svm.decision_function(scaler.transform(H[rows]))
+        return d.reshape(len(rows), -1)
+
+    everything = np.arange(len(codes))
+    scaler, svm = fit(everything)
+    folds = inner_folds(codes, n_splits=n_splits, seed=seed, groups=groups)
+    if folds is None:
+        return decide(scaler, svm, everything), scaler, svm
+    scores = None
+    for tr, va in folds:
+        d = decide(*fit(tr), va)
+        if scores is None:
+            scores = np.zeros((len(codes), d.shape[1]))
+        scores[va] = d
+    return scores, scaler, svm
 
 
 def _best(fit: dict) -> float:
