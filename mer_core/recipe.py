@@ -205,6 +205,11 @@ CONFIGURATIONS_TRIED = (
         "average, extrapolated to the ensemble's size, or on the members' mean logits at "
         "their own scale (kept)",
     ),
+    (
+        "CNN-SVM fusion",
+        "+ an RBF SVM's cross-fitted decision values on the hand-made blocks "
+        "(cnn_svm_svm_scores; dropped)",
+    ),
 )
 
 
