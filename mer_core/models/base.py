@@ -474,7 +474,8 @@ class NetworkMixin:
         folds' mean macro-F1 of one network (``"full"``) and of the two
         averaged (``"all"``): whether averaging networks helps, measured on
         clips neither network saw. The out-of-fold outputs then also carry
-        the pair's averaged logits (``"pair_logits"``), and the twins join
+        the twin's logits (``"twin_logits"``) and the pair's averaged logits
+        (``"pair_logits"``), and the twins join
         the inner networks.
 
         Returns (network, pooled maps, pooled real frames, out-of-fold
@@ -510,7 +511,8 @@ class NetworkMixin:
                     if out is None:
                         out = got
                         continue
-                    out["pair_logits"] = (out["logits"] + got["logits"]) / 2  # the twin
+                    out["twin_logits"] = got["logits"]
+                    out["pair_logits"] = (out["logits"] + got["logits"]) / 2
                     for name, logits in (("full", out["logits"]), ("all", out["pair_logits"])):
                         f1 = f1_score(codes[va], logits.argmax(axis=1), average="macro")
                         scores[name].append(f1)

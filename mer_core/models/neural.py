@@ -139,9 +139,8 @@ class _NetworkClassifier(NetworkMixin, MerClassifier):
         if oof is None:
             self.temperature_ = 1.0
         elif chosen == "all" and select:
-            one = oof["logits"].astype(np.float64)
-            twin = 2.0 * oof["pair_logits"].astype(np.float64) - one
-            self.temperature_ = fit_temperature(norm_matched(np.stack([one, twin], 1)), codes)
+            pairs = np.stack([oof["logits"], oof["twin_logits"]], axis=1)
+            self.temperature_ = fit_temperature(norm_matched(pairs), codes)
         else:
             self.temperature_ = fit_temperature(oof["logits"], codes)
         self._record_shapes(X, [key])
